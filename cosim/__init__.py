@@ -1,0 +1,23 @@
+"""SPICE-backed co-simulator for analog MAC crossbar arrays.
+
+Light on purpose: importing ``cosim`` does not import matplotlib, dask or PySpice.
+"""
+
+from cosim.array_state import ArrayConfig, ArrayState
+from cosim.engines import get_engine
+from cosim.errors import CosimError, EngineUnavailable, ParamError, SimulationError
+from cosim.result import MVMResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArrayConfig",
+    "ArrayState",
+    "CosimError",
+    "EngineUnavailable",
+    "MVMResult",
+    "ParamError",
+    "SimulationError",
+    "__version__",
+    "get_engine",
+]

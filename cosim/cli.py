@@ -1,0 +1,169 @@
+"""``cosim`` command line. User mistakes exit 2 with a message naming the field;
+simulator failures exit 1 and name the kept rundir, netlist and log tail."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cosim.errors import CosimError, EngineUnavailable, ParamError, SimulationError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="SPICE-backed co-simulator for analog MAC crossbar arrays.")
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def handle_errors(fn):
+    """Turn the project's exceptions into clean messages and exit codes."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ParamError as exc:
+            _fail(str(exc), 2)
+        except EngineUnavailable as exc:
+            _fail(str(exc), 3)
+        except SimulationError as exc:
+            _fail(str(exc), 1)
+        except CosimError as exc:
+            _fail(str(exc), 1)
+
+    return wrapper
+
+
+def parse_engines(text: str) -> tuple[str, str]:
+    parts = tuple(p.strip() for p in text.split(",") if p.strip())
+    if len(parts) != 2:
+        raise ParamError("engines", text, "must be two engine names separated by a comma, "
+                         "e.g. ideal,spice")
+    return parts  # type: ignore[return-value]
+
+
+Rows = Annotated[int, typer.Option(help="Array rows (inputs).")]
+Cols = Annotated[int, typer.Option(help="Logical columns (outputs).")]
+Vectors = Annotated[int, typer.Option(help="Number of random input vectors K.")]
+Seed = Annotated[int, typer.Option(help="Seed of the numpy Generator.")]
+RWire = Annotated[float, typer.Option("--r-wire", help="Wire resistance per cell pitch (ohm).")]
+Diff = Annotated[bool, typer.Option(help="Signed weights on (G+, G-) column pairs.")]
+
+
+@app.command()
+@handle_errors
+def doctor() -> None:
+    """Report ngspice / PySpice versions and which engines are usable here."""
+    from cosim import ngspice, pyspice_backend
+    from cosim.engines import ENGINES, get_engine
+
+    info = ngspice.available()
+    typer.echo(f"ngspice     : {info.version + ' at ' + info.path if info else 'MISSING'}")
+    shared = pyspice_backend.version()
+    typer.echo(f"PySpice     : {shared or 'shared library NOT loadable'}")
+    ok_all = True
+    for name in ENGINES:
+        ok, why = get_engine(name).available()
+        ok_all &= ok
+        typer.echo(f"engine {name:<8}: {'ok' if ok else 'UNUSABLE'} ({why})")
+    if not ok_all:
+        raise typer.Exit(1)
+
+
+@app.command()
+@handle_errors
+def netlist(
+    out: Annotated[Path, typer.Option(help="Deck file to write.")] = Path("crossbar.cir"),
+    rows: Rows = 8,
+    cols: Cols = 8,
+    vectors: Vectors = 4,
+    seed: Seed = 0,
+    r_wire: RWire = 0.0,
+    differential: Diff = False,
+    analysis: Annotated[str, typer.Option(help="dc (batched sweep) | tran | op")] = "dc",
+    dac_bits: Annotated[int, typer.Option(help="Row DAC bits.")] = 8,
+) -> None:
+    """Write a standalone crossbar deck (run it with: ngspice -b DECK)."""
+    from cosim.compare import CompareSpec, build_case
+    from cosim.engines.spice import SpiceEngine
+    from cosim.runio import write_atomic
+    from device_models.validation import check_choice
+    from netlists.crossbar import ANALYSES, crossbar
+    from netlists.periphery import dac_codes
+
+    check_choice("analysis", analysis, ANALYSES)
+    if analysis == "op" and vectors != 1:
+        raise ParamError("vectors", vectors, "must be 1 with --analysis op")
+    spec = CompareSpec(rows=rows, cols=cols, vectors=vectors, seed=seed, r_wire_ohm=r_wire,
+                       differential=differential, dac_bits=dac_bits)
+    state, config, x = build_case(spec)
+    eng = SpiceEngine(batch=analysis)
+    p = eng.params(state, dac_codes(x, config.dac), config)
+    write_atomic(out, crossbar(p).render())
+    typer.echo(f"wrote {out} ({state.rows}x{state.phys_cols} cells, K={vectors}, {p.analysis})")
+
+
+@app.command()
+@handle_errors
+def compare(
+    rows: Rows = 32,
+    cols: Cols = 32,
+    vectors: Vectors = 200,
+    seed: Seed = 0,
+    r_wire: RWire = 0.0,
+    differential: Diff = False,
+    engines: Annotated[str, typer.Option(help="reference,candidate engine names.")] = "ideal,spice",
+    dac_bits: Annotated[int, typer.Option(help="Row DAC bits.")] = 8,
+    adc_bits: Annotated[int, typer.Option(help="Column ADC bits.")] = 8,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Run the same random array and inputs through two engines and report the gap."""
+    from cosim.compare import CompareSpec, run_compare
+
+    spec = CompareSpec(rows=rows, cols=cols, vectors=vectors, seed=seed, r_wire_ohm=r_wire,
+                       differential=differential, engines=parse_engines(engines),
+                       dac_bits=dac_bits, adc_bits=adc_bits)
+    metrics, _, _ = run_compare(spec)
+    if as_json:
+        typer.echo(json.dumps(metrics))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{spec.engines[1]} vs {spec.engines[0]}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in metrics.items():
+        table.add_row(k, f"{v:.4g}" if isinstance(v, float) else str(v))
+    Console().print(table)
+
+
+@app.command()
+@handle_errors
+def demo(
+    results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
+        "results"),
+    seed: Seed = 0,
+) -> None:
+    """The main job on built-in defaults: compares at several sizes, table, plot, manifest."""
+    from cosim.demo import run_demo
+
+    run_dir = run_demo(results, seed)
+    typer.echo(f"results: {run_dir}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+

@@ -1,0 +1,110 @@
+"""Same array, same inputs, two engines: how far apart are they?"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from cosim.array_state import ArrayConfig, ArrayState, full_scale_current
+from cosim.engines import ENGINES, get_engine
+from cosim.mapping import fit_mapping, interleave, weights_to_pairs
+from cosim.result import MVMResult
+from device_models.cells import ResistorCell
+from device_models.resistor import ResistorParams
+from device_models.validation import ParamError, check_int, check_range
+from netlists.periphery import AdcParams, DacParams
+
+
+@dataclass(frozen=True)
+class CompareSpec:
+    rows: int = 32
+    """Array rows (inputs)."""
+    cols: int = 32
+    """Logical columns (outputs)."""
+    vectors: int = 200
+    """Random input vectors K."""
+    seed: int = 0
+    """Seed of the numpy Generator that draws weights and inputs."""
+    differential: bool = False
+    """Signed weights on (G+, G-) column pairs."""
+    r_wire_ohm: float = 0.0
+    """Row and column wire resistance per cell pitch (ohm)."""
+    dac_bits: int = 8
+    """Row DAC resolution."""
+    dac_v_fs_v: float = 0.2
+    """Row DAC full-scale voltage (V)."""
+    adc_bits: int = 8
+    """Column ADC resolution (range: the array's largest possible current)."""
+    g_min_s: float = 1e-6
+    """Lowest cell conductance (S)."""
+    g_max_s: float = 1e-4
+    """Highest cell conductance (S)."""
+    engines: tuple[str, str] = ("ideal", "spice")
+    """(reference, candidate) engine names."""
+
+    def __post_init__(self) -> None:
+        check_int("rows", self.rows, 1, 4096)
+        check_int("cols", self.cols, 1, 4096)
+        check_int("vectors", self.vectors, 1, 1_000_000)
+        check_int("seed", self.seed, 0)
+        check_range("r_wire_ohm", self.r_wire_ohm, 0.0, 1e6)
+        if len(self.engines) != 2 or self.engines[0] == self.engines[1]:
+            raise ParamError("engines", ",".join(self.engines), "must name two different engines")
+        for e in self.engines:
+            if e not in ENGINES:
+                raise ParamError("engines", e, f"each must be one of {', '.join(ENGINES)}")
+        ResistorParams(self.g_min_s, self.g_max_s)  # validates the range
+        DacParams(self.dac_bits, self.dac_v_fs_v)
+        AdcParams(self.adc_bits)
+
+
+def build_case(spec: CompareSpec) -> tuple[ArrayState, ArrayConfig, np.ndarray]:
+    """Random array and inputs drawn from ``numpy.random.default_rng(spec.seed)``."""
+    rng = np.random.default_rng(spec.seed)
+    cell = ResistorCell(ResistorParams(spec.g_min_s, spec.g_max_s))
+    if spec.differential:
+        w = rng.uniform(-1.0, 1.0, (spec.rows, spec.cols))
+        g = interleave(*weights_to_pairs(w, fit_mapping(w, spec.g_min_s, spec.g_max_s)))
+    else:
+        g = rng.uniform(spec.g_min_s, spec.g_max_s, (spec.rows, spec.cols))
+    state = ArrayState(cell.program(g), cell, spec.differential)
+    dac = DacParams(spec.dac_bits, spec.dac_v_fs_v)
+    adc = AdcParams(spec.adc_bits, full_scale_current(state, dac), signed=spec.differential)
+    config = ArrayConfig(dac, adc, spec.r_wire_ohm, spec.r_wire_ohm)
+    x = rng.uniform(0.0, 1.0, (spec.vectors, spec.rows))
+    return state, config, x
+
+
+def compare_results(ref: MVMResult, cand: MVMResult, config: ArrayConfig) -> dict[str, float]:
+    err = np.abs(cand.i_out_a - ref.i_out_a)
+    scale = float(np.max(np.abs(ref.i_out_a))) or 1.0
+    return {
+        "max_abs_err_A": float(err.max()),
+        "max_rel_err": float(err.max()) / scale,
+        "max_err_lsb": float(err.max()) / config.adc.lsb_a,
+        "adc_code_mismatch_frac": float(np.mean(cand.adc_code != ref.adc_code)),
+        "max_code_diff": int(np.max(np.abs(cand.adc_code - ref.adc_code))),
+        "adc_lsb_A": config.adc.lsb_a,
+    }
+
+
+def run_compare(spec: CompareSpec, engine_options: dict[str, dict] | None = None
+                ) -> tuple[dict, MVMResult, MVMResult]:
+    """Run both engines on the spec's case; return (metrics, reference, candidate)."""
+    opts = engine_options or {}
+    state, config, x = build_case(spec)
+    a, b = spec.engines
+    ref = get_engine(a, **opts.get(a, {})).run(state, x, config)
+    cand = get_engine(b, **opts.get(b, {})).run(state, x, config)
+    metrics = {"rows": spec.rows, "cols": spec.cols, "vectors": spec.vectors,
+               "engines": f"{a},{b}", "seed": spec.seed, "differential": spec.differential,
+               "r_wire_ohm": spec.r_wire_ohm, **compare_results(ref, cand, config),
+               f"seconds_{a}": ref.seconds, f"seconds_{b}": cand.seconds}
+    return metrics, ref, cand
+
+
+def spec_dict(spec: CompareSpec) -> dict:
+    d = asdict(spec)
+    d["engines"] = list(spec.engines)
+    return d

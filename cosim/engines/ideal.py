@@ -1,0 +1,26 @@
+"""``ideal`` engine: exact Ohm's-law math with DAC/ADC quantization; no wires, no device physics."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from cosim.array_state import ArrayConfig, ArrayState, check_inputs
+from cosim.engines.base import finish
+from cosim.result import MVMResult
+from netlists.periphery import dac_codes, dac_volts
+
+
+class IdealEngine:
+    name = "ideal"
+
+    def available(self) -> tuple[bool, str]:
+        return True, "numpy"
+
+    def run(self, state: ArrayState, x: np.ndarray, config: ArrayConfig) -> MVMResult:
+        t0 = time.perf_counter()
+        x = check_inputs(x, state)
+        v = dac_volts(dac_codes(x, config.dac), config.dac)
+        i_col = v @ state.conductance()
+        return finish(self.name, state, config, i_col, v, t0)

@@ -1,0 +1,97 @@
+"""``spice`` engine: ngspice on the generated crossbar deck.
+
+K vectors are batched into one ``.dc`` sweep over DAC lookup tables (the
+fastest method measured, see benchmarks/batching.py), split into chunks of at
+most ``chunk`` vectors, chunks run as parallel ngspice processes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from cosim import ngspice
+from cosim.array_state import ArrayConfig, ArrayState, check_inputs
+from cosim.engines.base import finish
+from cosim.result import MVMResult
+from device_models.validation import check_choice, check_int, check_range
+from netlists.crossbar import CrossbarParams, crossbar, sense_probe
+from netlists.periphery import dac_codes, dac_volts
+
+BATCH_MODES = ("dc", "tran", "op")
+BACKENDS = ("subprocess", "shared")
+
+
+class SpiceEngine:
+    name = "spice"
+
+    def __init__(self, *, batch: str = "dc", chunk: int = 500, jobs: int | None = None,
+                 timeout_s: float = 600.0, keep: str = "on_failure",
+                 workdir: str | Path | None = None, options: tuple[str, ...] = (),
+                 t_step_s: float = 1e-6, backend: str = "subprocess") -> None:
+        check_choice("batch", batch, BATCH_MODES)
+        check_choice("backend", backend, BACKENDS)
+        self.backend = backend
+        check_int("chunk", chunk, 1, 100_000)
+        check_range("timeout_s", timeout_s, 0.0, lo_open=True)
+        self.batch = batch
+        self.chunk = 1 if batch == "op" else chunk
+        # One in-process ngspice exists per process: the shared backend runs serially.
+        default_jobs = 1 if backend == "shared" else max(1, min(4, os.cpu_count() or 1))
+        self.jobs = jobs if jobs is not None else default_jobs
+        check_int("jobs", self.jobs, 1, 256)
+        self.timeout_s = timeout_s
+        self.keep = keep
+        self.workdir = workdir
+        self.options = options
+        self.t_step_s = t_step_s
+
+    def available(self) -> tuple[bool, str]:
+        info = ngspice.available()
+        if info is None:
+            return False, f"ngspice not found; {ngspice.INSTALL_HINT}"
+        return True, f"ngspice {info.version} at {info.path}"
+
+    def params(self, state: ArrayState, codes: np.ndarray, config: ArrayConfig) -> CrossbarParams:
+        """The deck parameters for one chunk of input codes (exposed for `cosim netlist`)."""
+        return CrossbarParams(
+            fields=state.fields, input_codes=codes, cell=state.cell, dac=config.dac,
+            differential=state.differential, r_row_wire_ohm=config.r_row_wire_ohm,
+            r_col_wire_ohm=config.r_col_wire_ohm,
+            analysis="op" if len(codes) == 1 else self.batch, options=self.options,
+            t_step_s=self.t_step_s)
+
+    def _run_chunk(self, state: ArrayState, codes: np.ndarray, config: ArrayConfig) -> np.ndarray:
+        p = self.params(state, codes, config)
+        net = crossbar(p)
+        expect = net.points if net.points > 0 else None
+        if self.backend == "shared":
+            from cosim.pyspice_backend import run_deck_shared
+
+            plot, _ = run_deck_shared(net.render(), expect_points=expect)
+        else:
+            plot = ngspice.run_deck(net.render(), timeout_s=self.timeout_s, expect_points=expect,
+                                    keep=self.keep, workdir=self.workdir, name="crossbar").plot
+        cols = [plot[sense_probe(j)] for j in range(state.phys_cols)]
+        i = np.stack(cols, axis=1)
+        if p.analysis == "tran":
+            t_end = (np.arange(len(codes)) + 1) * p.t_step_s
+            i = np.stack([np.interp(t_end, plot["time"], c) for c in cols], axis=1)
+        return i
+
+    def run(self, state: ArrayState, x: np.ndarray, config: ArrayConfig) -> MVMResult:
+        t0 = time.perf_counter()
+        x = check_inputs(x, state)
+        codes = dac_codes(x, config.dac)
+        chunks = [codes[s:s + self.chunk] for s in range(0, len(codes), self.chunk)]
+        if len(chunks) == 1 or self.jobs == 1:
+            parts = [self._run_chunk(state, c, config) for c in chunks]
+        else:
+            with ThreadPoolExecutor(max_workers=min(self.jobs, len(chunks))) as pool:
+                parts = list(pool.map(lambda c: self._run_chunk(state, c, config), chunks))
+        i_col = np.concatenate(parts, axis=0)
+        return finish(self.name, state, config, i_col, dac_volts(codes, config.dac), t0)

@@ -1,0 +1,37 @@
+"""Error types. User mistakes are ParamError (exit 2 from the CLI); simulator
+failures are SimulationError and carry what is needed to reproduce them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from device_models.validation import ParamError
+
+
+class CosimError(Exception):
+    """Base of the project's own failures."""
+
+
+class EngineUnavailable(CosimError):
+    """An engine cannot run here (e.g. ngspice missing); the message says how to fix it."""
+
+
+class SimulationError(CosimError):
+    """A simulation failed. The run directory with netlist and log is kept."""
+
+    def __init__(self, message: str, *, rundir: Path | None = None,
+                 netlist: Path | None = None, log_tail: str = "") -> None:
+        self.rundir = rundir
+        self.netlist = netlist
+        self.log_tail = log_tail
+        parts = [message]
+        if rundir is not None:
+            parts.append(f"rundir: {rundir}")
+        if netlist is not None:
+            parts.append(f"netlist: {netlist}  (re-run: ngspice -b {netlist})")
+        if log_tail:
+            parts.append("ngspice log tail:\n" + log_tail)
+        super().__init__("\n".join(parts))
+
+
+__all__ = ["CosimError", "EngineUnavailable", "ParamError", "SimulationError"]

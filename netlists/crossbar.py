@@ -1,0 +1,172 @@
+"""Crossbar netlist generator: ``crossbar(p) -> Netlist``.
+
+Topology (rows = word/bit lines driven by DACs, columns read at virtual ground):
+
+    in<i> --Rw-- r<i>_0 --Rw-- r<i>_1 ... r<i>_<M-1>        (row wire, M segments)
+                   |             |
+                 cell          cell                          (cell between r<i>_<j> and c<i>_<j>)
+                   |             |
+    c0_<j> --Rw-- c1_<j> ... c<N-1>_<j> --Rw-- o<j>          (column wire, N segments)
+    Vs<j> o<j> 0 0      virtual ground; i(vs<j>) is the column current (A, into the column)
+
+With zero wire resistance the wire nodes collapse onto ``in<i>`` and ``o<j>``.
+Differential pairs put G+ on physical column 2j and G- on 2j+1 (adjacent, as
+laid out); the engine subtracts their currents.
+
+Analyses:
+- ``dc``:   K vectors in one ``.dc`` sweep of an index source; drivers look
+            their code up from the index (fastest measured batching).
+- ``tran``: K vectors as a stepped PWL transient; sample at each step's end.
+- ``op``:   one operating point (K must be 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from device_models.cells import Cell, ResistorCell, check_fields
+from device_models.validation import ParamError, check_choice, check_range
+from netlists.netlist import Netlist, fmt
+from netlists.periphery import DacParams, spice_dac_lookup, spice_dac_pwl
+
+ANALYSES = ("dc", "tran", "op")
+INDEX_NODE = "idx"
+
+
+@dataclass(frozen=True, eq=False)
+class CrossbarParams:
+    fields: dict[str, np.ndarray]
+    """Per-cell values the cell type needs, each (rows, physical columns)."""
+    input_codes: np.ndarray
+    """DAC codes, shape (K vectors, rows)."""
+    cell: Cell = field(default_factory=ResistorCell)
+    """What sits at each crossing (pluggable)."""
+    dac: DacParams = field(default_factory=DacParams)
+    """Row drivers: code -> volts."""
+    differential: bool = False
+    """Physical columns come in (G+, G-) pairs."""
+    r_row_wire_ohm: float = 0.0
+    """Row wire resistance per cell pitch (ohm); 0 = ideal wire."""
+    r_col_wire_ohm: float = 0.0
+    """Column wire resistance per cell pitch (ohm); 0 = ideal wire."""
+    analysis: str = "dc"
+    """How the K vectors are simulated: dc | tran | op."""
+    t_step_s: float = 1e-6
+    """Transient only: time each vector is held (s)."""
+    t_edge_s: float = 1e-9
+    """Transient only: rise/fall time between vectors (s)."""
+    options: tuple[str, ...] = ()
+    """Extra ``.options`` entries (e.g. tolerances), emitted verbatim."""
+    title: str = "cosim crossbar"
+
+    def __post_init__(self) -> None:
+        rows, _ = check_fields(self.cell, self.fields, self.differential)
+        codes = np.asarray(self.input_codes)
+        if codes.ndim != 2 or codes.shape[1] != rows or codes.shape[0] < 1:
+            raise ParamError("input_codes", codes.shape, f"must be (K>=1, rows={rows})")
+        if codes.min() < self.dac.min_code or codes.max() > self.dac.max_code:
+            raise ParamError("input_codes", (int(codes.min()), int(codes.max())),
+                             f"must lie in [{self.dac.min_code}, {self.dac.max_code}]")
+        check_range("r_row_wire_ohm", self.r_row_wire_ohm, 0.0)
+        check_range("r_col_wire_ohm", self.r_col_wire_ohm, 0.0)
+        check_choice("analysis", self.analysis, ANALYSES)
+        if self.analysis == "op" and codes.shape[0] != 1:
+            raise ParamError("analysis", "op", f"needs exactly one vector, got K={codes.shape[0]}")
+        check_range("t_step_s", self.t_step_s, 0.0, lo_open=True)
+        check_range("t_edge_s", self.t_edge_s, 0.0, self.t_step_s / 2, lo_open=True)
+
+    @property
+    def rows(self) -> int:
+        return int(np.shape(self.fields[self.cell.fields[0]])[0])
+
+    @property
+    def phys_cols(self) -> int:
+        return int(np.shape(self.fields[self.cell.fields[0]])[1])
+
+    @property
+    def vectors(self) -> int:
+        return int(np.shape(self.input_codes)[0])
+
+
+def sense_probe(col: int) -> str:
+    """Raw-file vector holding physical column ``col``'s current."""
+    return f"i(vs{col})"
+
+
+def driver_probe(row: int) -> str:
+    """Raw-file vector holding the current drawn from row ``row``'s driver."""
+    return f"i(vd{row})"
+
+
+def _row_node(i: int, j: int, wired: bool) -> str:
+    return f"r{i}_{j}" if wired else f"in{i}"
+
+
+def _col_node(i: int, j: int, wired: bool) -> str:
+    return f"c{i}_{j}" if wired else f"o{j}"
+
+
+def crossbar(p: CrossbarParams) -> Netlist:
+    """Render the array, its drivers, sensing and analysis as a standalone deck."""
+    rows, cols, k = p.rows, p.phys_cols, p.vectors
+    row_wired, col_wired = p.r_row_wire_ohm > 0, p.r_col_wire_ohm > 0
+    codes = np.asarray(p.input_codes, dtype=np.int64)
+    out: list[str] = [f"* {rows}x{cols} {p.cell.kind} cells, K={k}, analysis={p.analysis}\n"]
+    out.append(p.cell.spice_preamble())
+
+    # Row drivers: each driver feeds in<i> through a 0 V meter (its current is the
+    # row's supply current).
+    if p.analysis == "dc" and k > 1:
+        out.append(f"Vindex {INDEX_NODE} 0 0\n")
+    for i in range(rows):
+        if p.analysis == "tran":
+            out.append(spice_dac_pwl(f"dac{i}", f"d{i}", codes[:, i], p.dac,
+                                     p.t_step_s, p.t_edge_s))
+        else:
+            out.append(spice_dac_lookup(f"dac{i}", f"d{i}", INDEX_NODE, codes[:, i], p.dac))
+        out.append(f"Vd{i} d{i} in{i} 0\n")
+
+    if row_wired:
+        rw = fmt(p.r_row_wire_ohm)
+        for i in range(rows):
+            prev = f"in{i}"
+            for j in range(cols):
+                out.append(f"Rrw{i}_{j} {prev} r{i}_{j} {rw}\n")
+                prev = f"r{i}_{j}"
+    if col_wired:
+        cw = fmt(p.r_col_wire_ohm)
+        for j in range(cols):
+            for i in range(rows):
+                nxt = f"c{i + 1}_{j}" if i + 1 < rows else f"o{j}"
+                out.append(f"Rcw{i}_{j} c{i}_{j} {nxt} {cw}\n")
+
+    names = p.cell.fields
+    arrays = [np.asarray(p.fields[f], dtype=float) for f in names]
+    for i in range(rows):
+        for j in range(cols):
+            values = {f: a[i, j] for f, a in zip(names, arrays, strict=True)}
+            out.append(p.cell.spice_instance(
+                f"c{i}_{j}", _row_node(i, j, row_wired), _col_node(i, j, col_wired), values))
+
+    for j in range(cols):
+        out.append(f"Vs{j} o{j} 0 0\n")
+
+    probes = (tuple(sense_probe(j) for j in range(cols))
+              + tuple(driver_probe(i) for i in range(rows)))
+    out.append(".options noacct\n")
+    for opt in p.options:
+        out.append(f".options {opt}\n")
+    out.append(".save " + " ".join(probes) + "\n")
+    if p.analysis == "dc" and k > 1:
+        out.append(f".dc Vindex 0 {k - 1} 1\n")
+        points = k
+    elif p.analysis == "tran":
+        t_stop = k * p.t_step_s
+        out.append(f".tran {fmt(p.t_step_s / 20)} {fmt(t_stop)} 0 {fmt(p.t_step_s / 20)}\n")
+        points = -1  # variable; the reader samples at step ends
+    else:
+        out.append(".op\n")
+        points = 1
+    return Netlist(title=p.title, body="".join(out), probes=probes, points=points)

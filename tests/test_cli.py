@@ -1,0 +1,102 @@
+"""Every CLI error path exits 2 naming the field; happy paths produce what they promise."""
+
+import json
+import subprocess
+
+import pytest
+from typer.testing import CliRunner
+
+from cosim.cli import app
+
+runner = CliRunner()
+
+
+def _run(*args):
+    return runner.invoke(app, list(args))
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["compare", "--rows", "0"], "rows=0"),
+        (["compare", "--cols", "-3"], "cols=-3"),
+        (["compare", "--vectors", "0"], "vectors=0"),
+        (["compare", "--seed", "-1"], "seed=-1"),
+        (["compare", "--r-wire", "-1"], "r_wire_ohm=-1"),
+        (["compare", "--dac-bits", "0"], "dac.bits=0"),
+        (["compare", "--adc-bits", "40"], "adc.bits=40"),
+        (["compare", "--engines", "ideal"], "engines='ideal'"),
+        (["compare", "--engines", "ideal,ideal"], "must name two different"),
+        (["compare", "--engines", "ideal,magic"], "engines='magic'"),
+        (["netlist", "--analysis", "ac"], "analysis='ac'"),
+        (["netlist", "--analysis", "op", "--vectors", "3"], "vectors=3"),
+        (["netlist", "--rows", "0"], "rows=0"),
+        (["netlist", "--differential", "--r-wire", "nan"], "r_wire_ohm=nan"),
+    ],
+)
+def test_bad_arguments_exit_2_with_field(args, needle):
+    res = _run(*args)
+    assert res.exit_code == 2, res.output
+    assert needle in res.output
+    assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("args", [["compare", "--rows", "ten"], ["compare", "--bogus"], ["nope"]])
+def test_unparseable_arguments_exit_2(args):
+    res = _run(*args)
+    assert res.exit_code == 2
+    assert "Traceback" not in res.output
+
+
+@pytest.mark.ngspice
+def test_compare_json_has_the_promised_keys():
+    res = _run("compare", "--rows", "8", "--cols", "4", "--vectors", "10", "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    for key in ("rows", "cols", "vectors", "max_abs_err_A", "max_rel_err", "max_err_lsb",
+                "seconds_ideal", "seconds_spice"):
+        assert key in out
+    assert (out["rows"], out["cols"], out["vectors"]) == (8, 4, 10)
+    assert out["max_rel_err"] < 1e-10  # ideal wires: see test_engines for the budget
+
+
+@pytest.mark.ngspice
+def test_compare_table_output():
+    res = _run("compare", "--rows", "4", "--cols", "4", "--vectors", "3", "--differential")
+    assert res.exit_code == 0, res.output
+    assert "max_rel_err" in res.output
+
+
+@pytest.mark.ngspice
+def test_netlist_writes_a_deck_that_runs_alone(tmp_path):
+    deck = tmp_path / "x.cir"
+    res = _run("netlist", "--out", str(deck), "--rows", "4", "--cols", "3", "--vectors", "5",
+               "--r-wire", "1", "--differential")
+    assert res.exit_code == 0, res.output
+    proc = subprocess.run(["ngspice", "-b", "-r", str(tmp_path / "x.raw"), str(deck)],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    from cosim.rawfile import read_raw
+
+    plot = read_raw(tmp_path / "x.raw")[-1]
+    assert plot.points == 5 and "i(vs5)" in plot.vectors
+
+
+@pytest.mark.ngspice
+def test_doctor_reports_versions():
+    res = _run("doctor")
+    assert res.exit_code == 0, res.output
+    assert "ngspice" in res.output and "engine spice" in res.output
+
+
+@pytest.mark.ngspice
+def test_demo_writes_manifest_table_and_plot(tmp_path):
+    res = _run("demo", "--results", str(tmp_path))
+    assert res.exit_code == 0, res.output
+    (run_dir,) = list(tmp_path.iterdir())
+    names = {p.name for p in run_dir.iterdir()}
+    assert {"manifest.json", "compare.csv", "compare.png"} <= names
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["seed"] == 0 and manifest["ngspice_version"]
+    assert manifest["config"]["sizes"] == [8, 16, 32]
+    assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
