@@ -11,6 +11,7 @@ one ngspice process at a time (jobs=1) so the ratio measures batching alone.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import platform
 import time
@@ -44,7 +45,7 @@ def main() -> None:
         res = {m: e.run(state, x, config) for m, e in engines.items()}  # warm-up + check
         agree = max(float(np.abs(res[m].i_col_a - res["dc"].i_col_a).max()
                           / np.abs(res["dc"].i_col_a).max()) for m in ("tran", "op"))
-        t = {m: best_of(lambda e=e: e.run(state, x, config), 1 if m == "op" else 3)
+        t = {m: best_of(functools.partial(e.run, state, x, config), 1 if m == "op" else 3)
              for m, e in engines.items()}
         out["cases"].append({
             "rows": n, "cols": n, "seconds_dc": t["dc"], "seconds_tran": t["tran"],
