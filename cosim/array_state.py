@@ -21,9 +21,16 @@ class ArrayState:
     """Cell type at every crossing."""
     differential: bool = False
     """Physical columns 2j (G+) and 2j+1 (G-) form logical column j."""
+    age_s: float = 0.0
+    """Time since programming at which the array is read (s); drives retention drift."""
 
     def __post_init__(self) -> None:
         check_fields(self.cell, self.fields, self.differential)
+        check_range("age_s", self.age_s, 0.0)
+
+    def read_fields(self) -> dict[str, np.ndarray]:
+        """Per-cell fields as the array is read at ``age_s`` (after drift)."""
+        return self.cell.at_age(self.fields, self.age_s) if self.age_s > 0 else self.fields
 
     @property
     def rows(self) -> int:
@@ -39,8 +46,8 @@ class ArrayState:
         return self.phys_cols // 2 if self.differential else self.phys_cols
 
     def conductance(self) -> np.ndarray:
-        """Nominal conductance of every cell (S), (rows, physical columns)."""
-        return self.cell.conductance(self.fields)
+        """Nominal conductance of every cell as read at ``age_s`` (S), (rows, phys cols)."""
+        return self.cell.conductance(self.read_fields())
 
     def combine(self, i_phys: np.ndarray) -> np.ndarray:
         """Physical column currents (K, phys) -> logical outputs (K, cols)."""

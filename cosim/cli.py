@@ -122,6 +122,9 @@ def compare(
     engines: Annotated[str, typer.Option(help="reference,candidate engine names.")] = "ideal,spice",
     dac_bits: Annotated[int, typer.Option(help="Row DAC bits.")] = 8,
     adc_bits: Annotated[int, typer.Option(help="Column ADC bits.")] = 8,
+    cell: Annotated[str, typer.Option(help="resistor | fefet | sparse_fefet")] = "resistor",
+    sparsity: Annotated[float, typer.Option(help="Pruned fraction (sparse_fefet).")] = 0.0,
+    noise: Annotated[bool, typer.Option(help="Read noise in the behavioral engine.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Run the same random array and inputs through two engines and report the gap."""
@@ -129,7 +132,8 @@ def compare(
 
     spec = CompareSpec(rows=rows, cols=cols, vectors=vectors, seed=seed, r_wire_ohm=r_wire,
                        differential=differential, engines=parse_engines(engines),
-                       dac_bits=dac_bits, adc_bits=adc_bits)
+                       dac_bits=dac_bits, adc_bits=adc_bits, cell=cell, sparsity=sparsity,
+                       noise=noise)
     metrics, _, _ = run_compare(spec)
     if as_json:
         typer.echo(json.dumps(metrics))
@@ -143,6 +147,44 @@ def compare(
     for k, v in metrics.items():
         table.add_row(k, f"{v:.4g}" if isinstance(v, float) else str(v))
     Console().print(table)
+
+
+@app.command()
+@handle_errors
+def device(
+    preset: Annotated[str, typer.Option(help="Device preset.")] = "mos2_hzo",
+    results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
+        "results"),
+    seed: Seed = 0,
+    v_pulse: Annotated[float, typer.Option(help="Program pulse amplitude (V).")] = 1.5,
+    width: Annotated[float, typer.Option(help="Program pulse width (s).")] = 100e-9,
+    pulses: Annotated[int, typer.Option(help="Pulses per direction.")] = 64,
+    drift: Annotated[bool, typer.Option("--drift", help="Print the drift table.")] = False,
+) -> None:
+    """Characterize a FeFET preset: Id-Vg, hysteresis, pulses, drift (PNG + CSV)."""
+    from cosim import device_report as dr
+    from cosim.manifest import now_utc, write_manifest
+    from cosim.runio import new_run_dir
+
+    params = dr.preset(preset)
+    scheme = dr.PulseScheme(v_pulse, width, pulses)
+    started = now_utc()
+    run_dir = new_run_dir(results, "device")
+    summary = dr.write_device_report(run_dir, params, seed, scheme)
+    write_manifest(run_dir, "device", {"preset": preset, "params": vars(params),
+                                       "pulses": vars(scheme)}, seed, started)
+    h = summary["hysteresis"]
+    typer.echo(f"memory window: {h['memory_window_v']:.3f} V extracted "
+               f"(parameter {h['memory_window_param_v']:g} V)")
+    typer.echo(f"distinguishable levels (potentiation): "
+               f"{summary['pulses']['distinguishable_levels']}")
+    if drift:
+        typer.echo("retention drift (levels uniform in G; error relative to the G range):")
+        typer.echo(f"{'time':>8} {'mean err':>10} {'max err':>10} {'mean rel':>10}")
+        for row in summary["drift"]:
+            typer.echo(f"{row['time']:>8} {row['mean_err_of_range']:>10.4%} "
+                       f"{row['max_err_of_range']:>10.4%} {row['mean_rel_err']:>10.4%}")
+    typer.echo(f"results: {run_dir}")
 
 
 @app.command()

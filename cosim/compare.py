@@ -10,7 +10,7 @@ from cosim.array_state import ArrayConfig, ArrayState, full_scale_current
 from cosim.engines import ENGINES, get_engine
 from cosim.mapping import fit_mapping, interleave, weights_to_pairs
 from cosim.result import MVMResult
-from device_models.cells import ResistorCell
+from device_models.cells import Cell, FefetCell, ResistorCell, SparseFefetCell
 from device_models.resistor import ResistorParams
 from device_models.validation import ParamError, check_int, check_range
 from netlists.periphery import AdcParams, DacParams
@@ -42,6 +42,12 @@ class CompareSpec:
     """Highest cell conductance (S)."""
     engines: tuple[str, str] = ("ideal", "spice")
     """(reference, candidate) engine names."""
+    cell: str = "resistor"
+    """Cell type: resistor | fefet | sparse_fefet."""
+    sparsity: float = 0.0
+    """Fraction of weights pruned (sparse_fefet cells only)."""
+    noise: bool = False
+    """Read noise in the behavioral engine (off: compare the models, not a noise draw)."""
 
     def __post_init__(self) -> None:
         check_int("rows", self.rows, 1, 4096)
@@ -54,26 +60,54 @@ class CompareSpec:
         for e in self.engines:
             if e not in ENGINES:
                 raise ParamError("engines", e, f"each must be one of {', '.join(ENGINES)}")
+        if self.cell not in CELLS:
+            raise ParamError("cell", self.cell, f"must be one of {', '.join(CELLS)}")
+        check_range("sparsity", self.sparsity, 0.0, 1.0, hi_open=True)
+        if self.sparsity > 0 and self.cell != "sparse_fefet":
+            raise ParamError("sparsity", self.sparsity, "needs cell=sparse_fefet (0 otherwise)")
         ResistorParams(self.g_min_s, self.g_max_s)  # validates the range
         DacParams(self.dac_bits, self.dac_v_fs_v)
         AdcParams(self.adc_bits)
 
 
+CELLS = ("resistor", "fefet", "sparse_fefet")
+
+
+def make_cell(spec: CompareSpec) -> Cell:
+    """The spec's cell; FeFET cells define their conductance at the DAC full scale."""
+    if spec.cell == "resistor":
+        return ResistorCell(ResistorParams(spec.g_min_s, spec.g_max_s))
+    fefet = FefetCell(v_ref_v=spec.dac_v_fs_v)
+    return fefet if spec.cell == "fefet" else SparseFefetCell(weight=fefet)
+
+
+def spanning_inputs(rng: np.random.Generator, vectors: int, rows: int) -> np.ndarray:
+    """Inputs whose sums cover the whole output range: vector k is active on a
+    random fraction k/(K-1) of the rows, each active input uniform in [0.5, 1]."""
+    density = np.linspace(0.0, 1.0, vectors) if vectors > 1 else np.ones(1)
+    active = rng.uniform(size=(vectors, rows)) < density[:, None]
+    return active * rng.uniform(0.5, 1.0, (vectors, rows))
+
+
 def build_case(spec: CompareSpec) -> tuple[ArrayState, ArrayConfig, np.ndarray]:
     """Random array and inputs drawn from ``numpy.random.default_rng(spec.seed)``."""
     rng = np.random.default_rng(spec.seed)
-    cell = ResistorCell(ResistorParams(spec.g_min_s, spec.g_max_s))
+    cell = make_cell(spec)
+    g_min, g_max = cell.g_range()
     if spec.differential:
         w = rng.uniform(-1.0, 1.0, (spec.rows, spec.cols))
-        g = interleave(*weights_to_pairs(w, fit_mapping(w, spec.g_min_s, spec.g_max_s)))
+        g = interleave(*weights_to_pairs(w, fit_mapping(w, g_min, g_max)))
     else:
-        g = rng.uniform(spec.g_min_s, spec.g_max_s, (spec.rows, spec.cols))
-    state = ArrayState(cell.program(g), cell, spec.differential)
+        g = rng.uniform(g_min, g_max, (spec.rows, spec.cols))
+    fields = cell.program(g)
+    if spec.sparsity > 0:
+        keep = rng.uniform(size=g.shape) >= spec.sparsity
+        fields = SparseFefetCell.prune(fields, keep)
+    state = ArrayState(fields, cell, spec.differential)
     dac = DacParams(spec.dac_bits, spec.dac_v_fs_v)
     adc = AdcParams(spec.adc_bits, full_scale_current(state, dac), signed=spec.differential)
     config = ArrayConfig(dac, adc, spec.r_wire_ohm, spec.r_wire_ohm)
-    x = rng.uniform(0.0, 1.0, (spec.vectors, spec.rows))
-    return state, config, x
+    return state, config, spanning_inputs(rng, spec.vectors, spec.rows)
 
 
 def compare_results(ref: MVMResult, cand: MVMResult, config: ArrayConfig) -> dict[str, float]:
@@ -92,14 +126,15 @@ def compare_results(ref: MVMResult, cand: MVMResult, config: ArrayConfig) -> dic
 def run_compare(spec: CompareSpec, engine_options: dict[str, dict] | None = None
                 ) -> tuple[dict, MVMResult, MVMResult]:
     """Run both engines on the spec's case; return (metrics, reference, candidate)."""
-    opts = engine_options or {}
+    opts = {"behavioral": {"noise": spec.noise, "seed": spec.seed}, **(engine_options or {})}
     state, config, x = build_case(spec)
     a, b = spec.engines
     ref = get_engine(a, **opts.get(a, {})).run(state, x, config)
     cand = get_engine(b, **opts.get(b, {})).run(state, x, config)
     metrics = {"rows": spec.rows, "cols": spec.cols, "vectors": spec.vectors,
                "engines": f"{a},{b}", "seed": spec.seed, "differential": spec.differential,
-               "r_wire_ohm": spec.r_wire_ohm, **compare_results(ref, cand, config),
+               "r_wire_ohm": spec.r_wire_ohm, "cell": spec.cell, "sparsity": spec.sparsity,
+               **compare_results(ref, cand, config),
                f"seconds_{a}": ref.seconds, f"seconds_{b}": cand.seconds}
     return metrics, ref, cand
 

@@ -16,7 +16,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from device_models import fefet_mos2 as fe
 from device_models import resistor
+from device_models.spice_text import fmt
 from device_models.validation import ParamError
 
 
@@ -44,6 +46,26 @@ class Cell(Protocol):
     def program(self, g_target_s: np.ndarray) -> dict[str, np.ndarray]:
         """Per-cell fields that realise a target conductance as closely as the device can."""
         ...
+
+    def g_range(self) -> tuple[float, float]:
+        """(lowest, highest) programmable nominal conductance (S)."""
+        ...
+
+    def at_age(self, fields: dict[str, np.ndarray], age_s: float) -> dict[str, np.ndarray]:
+        """Fields as read ``age_s`` after programming (retention drift)."""
+        ...
+
+    def with_variation(self, fields: dict[str, np.ndarray], rng: np.random.Generator
+                       ) -> dict[str, np.ndarray]:
+        """Fields as actually written: device-to-device and write variation drawn from rng."""
+        ...
+
+    def read_noise(self, i_a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Currents of one noisy read."""
+        ...
+
+    spice_options: tuple[str, ...]
+    """``.options`` entries this cell needs for its accuracy (tolerances)."""
 
 
 def check_fields(cell: Cell, fields: dict[str, np.ndarray],
@@ -73,6 +95,7 @@ class ResistorCell:
     params: resistor.ResistorParams = field(default_factory=resistor.ResistorParams)
     kind: str = "resistor"
     fields: tuple[str, ...] = ("g_s",)
+    spice_options: tuple[str, ...] = ()
 
     def spice_preamble(self) -> str:
         return resistor.spice_subckt(self.params)
@@ -93,3 +116,214 @@ class ResistorCell:
             raise ParamError("g_target_s", (float(g.min()), float(g.max())),
                              f"must lie within [{p.g_min_s:g}, {p.g_max_s:g}] S")
         return {"g_s": g.copy()}
+
+    def g_range(self) -> tuple[float, float]:
+        return self.params.g_min_s, self.params.g_max_s
+
+    def at_age(self, fields: dict[str, np.ndarray], age_s: float) -> dict[str, np.ndarray]:
+        return fields  # an ideal resistor does not drift
+
+    def with_variation(self, fields: dict[str, np.ndarray], rng: np.random.Generator
+                       ) -> dict[str, np.ndarray]:
+        return fields  # the reference cell is exact
+
+    def read_noise(self, i_a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return i_a
+
+
+READ_GATE_NODE = "wlread"
+MASK_GATE_NODE = "wlmask"
+
+
+def _invert_monotone(fn, target: np.ndarray, lo: float, hi: float, iters: int = 60) -> np.ndarray:
+    """x in [lo, hi] with fn(x) = target for increasing fn (vectorised bisection)."""
+    a = np.full(np.shape(target), lo, dtype=float)
+    b = np.full(np.shape(target), hi, dtype=float)
+    for _ in range(iters):
+        mid = 0.5 * (a + b)
+        below = fn(mid) < target
+        a = np.where(below, mid, a)
+        b = np.where(below, b, mid)
+    return 0.5 * (a + b)
+
+
+@dataclass(frozen=True)
+class FefetCell:
+    """One MoS2 FeFET per crossing: drain on the row, source on the column, gate on a
+    shared read word line at ``vg_read_v``. The weight is the polarization."""
+
+    params: fe.FefetParams = field(default_factory=lambda: fe.MOS2_HZO_DEFAULT)
+    vg_read_v: float = 0.6
+    """Read word-line (gate) voltage (V)."""
+    v_ref_v: float = 0.2
+    """Drain bias at which the nominal conductance I/V is defined (the DAC full scale)."""
+    pol_min: float = -1.0
+    """Lowest polarization used for weights (sets g_min)."""
+    kind: str = "fefet"
+    fields: tuple[str, ...] = ("pol", "dvth_v")
+    spice_options: tuple[str, ...] = ("reltol=1e-7", "abstol=1e-16", "vntol=1e-10")
+
+    def __post_init__(self) -> None:
+        from device_models.validation import check_range
+
+        check_range("vg_read_v", self.vg_read_v, -10.0, 10.0)
+        check_range("v_ref_v", self.v_ref_v, 0.0, 5.0, lo_open=True)
+        check_range("pol_min", self.pol_min, -1.0, 0.9)
+
+    def spice_preamble(self) -> str:
+        return (fe.spice_subckt(self.params)
+                + f"Vwl {READ_GATE_NODE} 0 DC {fmt(self.vg_read_v)}\n")
+
+    def spice_instance(self, name: str, row_node: str, col_node: str, values: dict) -> str:
+        return (f"X{name} {row_node} {READ_GATE_NODE} {col_node} "
+                f"{fe.subckt_name(self.params, 'read')} pol={fmt(values['pol'])} "
+                f"dvth={fmt(values['dvth_v'])}\n")
+
+    def current(self, v_row_v: np.ndarray, fields: dict[str, np.ndarray]) -> np.ndarray:
+        return fe.drain_current(self.vg_read_v, v_row_v, fields["pol"], self.params,
+                                fields["dvth_v"])
+
+    def conductance(self, fields: dict[str, np.ndarray]) -> np.ndarray:
+        return self.current(self.v_ref_v, fields) / self.v_ref_v
+
+    def _g_of_pol(self, pol: np.ndarray) -> np.ndarray:
+        return self.conductance({"pol": pol, "dvth_v": np.zeros_like(pol)})
+
+    def g_range(self) -> tuple[float, float]:
+        return float(self._g_of_pol(np.array(self.pol_min))), float(self._g_of_pol(np.array(1.0)))
+
+    def program(self, g_target_s: np.ndarray) -> dict[str, np.ndarray]:
+        g = np.asarray(g_target_s, dtype=float)
+        lo, hi = self.g_range()
+        if g.size and (g.min() < lo * (1 - 1e-9) or g.max() > hi * (1 + 1e-9)):
+            raise ParamError("g_target_s", (float(g.min()), float(g.max())),
+                             f"must lie within the FeFET's range [{lo:g}, {hi:g}] S")
+        pol = _invert_monotone(self._g_of_pol, np.clip(g, lo, hi), self.pol_min, 1.0)
+        return {"pol": pol, "dvth_v": np.zeros_like(pol)}
+
+    def at_age(self, fields: dict[str, np.ndarray], age_s: float) -> dict[str, np.ndarray]:
+        return {**fields, "pol": fe.drift(fields["pol"], age_s, self.params)}
+
+    def with_variation(self, fields: dict[str, np.ndarray], rng: np.random.Generator
+                       ) -> dict[str, np.ndarray]:
+        pol = fe.write_error(fields["pol"], self.params, rng)
+        dvth = fields["dvth_v"] + fe.draw_vth_offsets(np.shape(pol), self.params, rng)
+        return {"pol": pol, "dvth_v": dvth}
+
+    def read_noise(self, i_a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return fe.read_noise(i_a, self.params, rng)
+
+
+DIGITAL_FEFET = fe.FefetParams(width_m=4e-6)
+"""Digital (sparsity) FeFET: the default device, 4x wider so its on-resistance
+adds little in series with the weight FeFET."""
+
+
+@dataclass(frozen=True)
+class SparseFefetCell:
+    """Index-free sparse 2-FeFET cell (Ning et al., Nat. Electron. 2025): the analog
+    weight FeFET (row -> internal node) in series with a digital FeFET (internal
+    node -> column) whose polarization says whether the weight is kept (+1) or
+    pruned (-1). The two gates sit on shared read lines."""
+
+    weight: FefetCell = field(default_factory=FefetCell)
+    """The analog weight device and its read bias."""
+    mask_params: fe.FefetParams = field(default_factory=lambda: DIGITAL_FEFET)
+    """The digital sparsity device."""
+    vg_mask_v: float = 0.3
+    """Read gate voltage of the digital device: on at P=+1, deep off at P=-1 (V)."""
+    kind: str = "sparse_fefet"
+    fields: tuple[str, ...] = ("pol", "dvth_v", "mask_pol", "mask_dvth_v")
+    spice_options: tuple[str, ...] = ("reltol=1e-9", "abstol=1e-17", "vntol=1e-12")
+
+    def _mask_name(self) -> str:
+        return fe.subckt_name(self.mask_params, "read")
+
+    def spice_preamble(self) -> str:
+        pre = self.weight.spice_preamble()
+        if self.mask_params != self.weight.params:
+            pre += fe.spice_subckt(self.mask_params)
+        return pre + f"Vwm {MASK_GATE_NODE} 0 DC {fmt(self.vg_mask_v)}\n"
+
+    def spice_instance(self, name: str, row_node: str, col_node: str, values: dict) -> str:
+        mid = f"m_{name}"
+        w = self.weight
+        return (f"X{name}w {row_node} {READ_GATE_NODE} {mid} "
+                f"{fe.subckt_name(w.params, 'read')} pol={fmt(values['pol'])} "
+                f"dvth={fmt(values['dvth_v'])}\n"
+                f"X{name}m {mid} {MASK_GATE_NODE} {col_node} {self._mask_name()} "
+                f"pol={fmt(values['mask_pol'])} dvth={fmt(values['mask_dvth_v'])}\n")
+
+    def current(self, v_row_v: np.ndarray, fields: dict[str, np.ndarray]) -> np.ndarray:
+        """Series solve for the internal node by safeguarded Newton (bracketed between
+        the column at 0 V and the row voltage); converges to |dV| < 1e-15 V."""
+        wp, mp = self.weight.params, self.mask_params
+        vg_w, vg_m = self.weight.vg_read_v, self.vg_mask_v
+        pol, dvth = fields["pol"], fields["dvth_v"]
+        mpol, mdvth = fields["mask_pol"], fields["mask_dvth_v"]
+        v = np.broadcast_to(np.asarray(v_row_v, dtype=float), np.broadcast_shapes(
+            np.shape(v_row_v), np.shape(pol)))
+        lo, hi = np.minimum(v, 0.0), np.maximum(v, 0.0)
+        vm = 0.5 * v
+
+        def resid(vm):
+            i_w = fe.drain_current(vg_w - vm, v - vm, pol, wp, dvth, vs_v=vm)
+            i_m = fe.drain_current(vg_m, vm, mpol, mp, mdvth)
+            return i_w - i_m
+
+        for _ in range(100):
+            f = resid(vm)
+            lo = np.where(f > 0, vm, lo)  # f decreases with vm: root lies above
+            hi = np.where(f > 0, hi, vm)
+            df = (fe.d_current_d_vs(vg_w, v, vm, pol, wp, dvth)
+                  - fe.d_current_d_vd(vg_m, vm, 0.0, mpol, mp, mdvth))
+            step = np.where(df < 0, -f / np.where(df < 0, df, -1.0), 0.0)
+            new = vm + step
+            bad = (new <= lo) | (new >= hi) | (df >= 0)
+            new = np.where(bad, 0.5 * (lo + hi), new)
+            done = np.abs(new - vm) <= 1e-15 + 1e-13 * np.abs(v)
+            vm = new
+            if np.all(done):
+                break
+        return fe.drain_current(vg_m, vm, mpol, mp, mdvth)
+
+    def conductance(self, fields: dict[str, np.ndarray]) -> np.ndarray:
+        return self.current(self.weight.v_ref_v, fields) / self.weight.v_ref_v
+
+    def _g_of_pol(self, pol: np.ndarray) -> np.ndarray:
+        z = np.zeros_like(pol)
+        return self.conductance({"pol": pol, "dvth_v": z, "mask_pol": z + 1.0, "mask_dvth_v": z})
+
+    def g_range(self) -> tuple[float, float]:
+        return (float(self._g_of_pol(np.array(self.weight.pol_min))),
+                float(self._g_of_pol(np.array(1.0))))
+
+    def program(self, g_target_s: np.ndarray) -> dict[str, np.ndarray]:
+        """Every cell kept (mask on); prune with ``prune``."""
+        g = np.asarray(g_target_s, dtype=float)
+        lo, hi = self.g_range()
+        if g.size and (g.min() < lo * (1 - 1e-9) or g.max() > hi * (1 + 1e-9)):
+            raise ParamError("g_target_s", (float(g.min()), float(g.max())),
+                             f"must lie within the sparse cell's range [{lo:g}, {hi:g}] S")
+        pol = _invert_monotone(self._g_of_pol, np.clip(g, lo, hi), self.weight.pol_min, 1.0)
+        z = np.zeros_like(pol)
+        return {"pol": pol, "dvth_v": z, "mask_pol": z + 1.0, "mask_dvth_v": z.copy()}
+
+    @staticmethod
+    def prune(fields: dict[str, np.ndarray], keep: np.ndarray) -> dict[str, np.ndarray]:
+        """Write the digital devices: +1 where ``keep``, -1 (pruned) elsewhere."""
+        return {**fields, "mask_pol": np.where(np.asarray(keep, dtype=bool), 1.0, -1.0)}
+
+    def at_age(self, fields: dict[str, np.ndarray], age_s: float) -> dict[str, np.ndarray]:
+        return {**fields, "pol": fe.drift(fields["pol"], age_s, self.weight.params),
+                "mask_pol": fe.drift(fields["mask_pol"], age_s, self.mask_params)}
+
+    def with_variation(self, fields: dict[str, np.ndarray], rng: np.random.Generator
+                       ) -> dict[str, np.ndarray]:
+        w = self.weight.with_variation({"pol": fields["pol"], "dvth_v": fields["dvth_v"]}, rng)
+        shape = np.shape(fields["mask_pol"])
+        mdvth = fields["mask_dvth_v"] + fe.draw_vth_offsets(shape, self.mask_params, rng)
+        return {**fields, **w, "mask_dvth_v": mdvth}
+
+    def read_noise(self, i_a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return self.weight.read_noise(i_a, rng)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from device_models.spice_text import fmt
+
 
 @dataclass(frozen=True)
 class Netlist:
@@ -27,6 +29,4 @@ class Netlist:
         return path
 
 
-def fmt(x: float) -> str:
-    """Format a number so that ngspice reads back the same double."""
-    return f"{float(x):.17g}"
+__all__ = ["Netlist", "fmt"]

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from cosim.engines.base import Engine
+from cosim.engines.behavioral import BehavioralEngine
 from cosim.engines.ideal import IdealEngine
 from cosim.engines.spice import SpiceEngine
 from device_models.validation import ParamError
 
-ENGINES: dict[str, type] = {"ideal": IdealEngine, "spice": SpiceEngine}
+ENGINES: dict[str, type] = {"ideal": IdealEngine, "behavioral": BehavioralEngine,
+                            "spice": SpiceEngine}
 
 
 def get_engine(name: str, **options: Any) -> Engine:
@@ -20,4 +22,4 @@ def get_engine(name: str, **options: Any) -> Engine:
     return cls(**options)
 
 
-__all__ = ["ENGINES", "Engine", "IdealEngine", "SpiceEngine", "get_engine"]
+__all__ = ["ENGINES", "BehavioralEngine", "Engine", "IdealEngine", "SpiceEngine", "get_engine"]

@@ -59,10 +59,11 @@ class SpiceEngine:
     def params(self, state: ArrayState, codes: np.ndarray, config: ArrayConfig) -> CrossbarParams:
         """The deck parameters for one chunk of input codes (exposed for `cosim netlist`)."""
         return CrossbarParams(
-            fields=state.fields, input_codes=codes, cell=state.cell, dac=config.dac,
+            fields=state.read_fields(), input_codes=codes, cell=state.cell, dac=config.dac,
             differential=state.differential, r_row_wire_ohm=config.r_row_wire_ohm,
             r_col_wire_ohm=config.r_col_wire_ohm,
-            analysis="op" if len(codes) == 1 else self.batch, options=self.options,
+            analysis="op" if len(codes) == 1 else self.batch,
+            options=tuple(state.cell.spice_options) + tuple(self.options),
             t_step_s=self.t_step_s)
 
     def _run_chunk(self, state: ArrayState, codes: np.ndarray, config: ArrayConfig) -> np.ndarray:
@@ -87,7 +88,9 @@ class SpiceEngine:
         t0 = time.perf_counter()
         x = check_inputs(x, state)
         codes = dac_codes(x, config.dac)
-        chunks = [codes[s:s + self.chunk] for s in range(0, len(codes), self.chunk)]
+        # Balance the vectors over the parallel jobs, at most `chunk` per deck.
+        per = min(self.chunk, -(-len(codes) // self.jobs))
+        chunks = [codes[s:s + per] for s in range(0, len(codes), per)]
         if len(chunks) == 1 or self.jobs == 1:
             parts = [self._run_chunk(state, c, config) for c in chunks]
         else:

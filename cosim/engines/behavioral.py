@@ -1,0 +1,50 @@
+"""``behavioral`` engine: every cell's numpy face at its real read bias, no wires.
+
+Cell currents come from the device model at the row voltage the DAC drives
+(not a linear conductance), after retention drift to ``state.age_s``, with
+one read-noise draw per cell per vector when ``noise`` is on. Variation
+(device-to-device, write) lives in the state's fields: draw it once with
+``cell.with_variation`` when programming, so every engine sees the same array.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from cosim.array_state import ArrayConfig, ArrayState, check_inputs
+from cosim.engines.base import finish
+from cosim.result import MVMResult
+from device_models.validation import check_int
+from netlists.periphery import dac_codes, dac_volts
+
+CHUNK_BYTES = 128 * 2**20
+
+
+class BehavioralEngine:
+    name = "behavioral"
+
+    def __init__(self, *, noise: bool = True, seed: int = 0) -> None:
+        check_int("seed", seed, 0)
+        self.noise = noise
+        self.seed = seed
+
+    def available(self) -> tuple[bool, str]:
+        return True, "numpy"
+
+    def run(self, state: ArrayState, x: np.ndarray, config: ArrayConfig) -> MVMResult:
+        t0 = time.perf_counter()
+        x = check_inputs(x, state)
+        v = dac_volts(dac_codes(x, config.dac), config.dac)
+        fields = state.read_fields()
+        rng = np.random.default_rng(self.seed)
+        per_vector = state.rows * state.phys_cols * 8 * 6  # cell currents + Newton temporaries
+        step = max(1, CHUNK_BYTES // per_vector)
+        i_col = np.empty((len(v), state.phys_cols))
+        for s in range(0, len(v), step):
+            cells = state.cell.current(v[s:s + step, :, None], fields)
+            if self.noise:
+                cells = state.cell.read_noise(cells, rng)
+            i_col[s:s + step] = cells.sum(axis=1)
+        return finish(self.name, state, config, i_col, v, t0)

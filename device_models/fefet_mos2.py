@@ -1,0 +1,392 @@
+"""MoS2-channel ferroelectric FET (HfZrO gate): compact model with a numpy and a SPICE face.
+
+State. The gate stack holds N ferroelectric domains, each up (+1) or down
+(-1); the normalised polarization P = mean(domains) in [-1, 1] shifts the
+threshold voltage across the memory window MW:
+
+    Vth(P) = vth_mid - (MW / 2) * P + dvth          (P = +1: low Vth, "on")
+
+Switching (nucleation-limited, NLS). A domain switches once the time it has
+spent under a gate voltage of the switching polarity reaches its Merz-law time
+tau(V) = tau0 * exp((Ea / |V|)^alpha), Ea drawn per domain. Partial progress
+accumulates over pulses (progress += width / tau(V)); a domain's progress
+resets when it switches. Fixed-amplitude pulse trains therefore give analog,
+monotonic, saturating levels; mixed amplitudes give minor loops.
+
+Quasi-static hysteresis (Preisach). For a slow sweep that dwells t_dwell at
+each voltage, each domain acts as a hysteron whose coercive gate voltage is
+where tau(Vc) = t_dwell:  Vc = Ea / ln(t_dwell / tau0)^(1/alpha). This is the
+quasi-static limit of the same NLS parameters, so sweeps and pulses agree.
+
+Channel. EKV-style interpolation valid from subthreshold to strong inversion,
+source/drain symmetric, with a leakage floor set by the on/off ratio:
+
+    I = I_spec [F((Vg - Vth)/n - Vs) - F((Vg - Vth)/n - Vd)] + g_off (Vd - Vs)
+    F(u) = ln(1 + exp(u / (2 phi_t)))^2,   I_spec = 2 n mu C (W/L) phi_t^2,
+    n = SS / (ln(10) phi_t)
+
+Non-idealities, each drawn from a passed numpy Generator: device-to-device
+Vth offsets, cycle-to-cycle write variation (pulse amplitude jitter, and a
+Vth-referred write error for direct programming), relative read noise per
+read, and retention drift of P toward 0 linear in log time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from device_models.spice_text import fmt
+from device_models.validation import ParamError, check_int, check_range
+
+K_B = 1.380649e-23
+Q_E = 1.602176634e-19
+
+
+@dataclass(frozen=True)
+class FefetParams:
+    # Ferroelectric gate
+    t_fe_m: float = 10e-9
+    """Ferroelectric (HZO) thickness (m)."""
+    ec_v_per_m: float = 1.0e8
+    """Coercive field (V/m); 1 MV/cm. Bounds the memory window by 2 Ec t_fe."""
+    memory_window_v: float = 1.6
+    """Threshold shift between fully down and fully up polarization (V)."""
+    vth_mid_v: float = 0.0
+    """Threshold voltage at zero net polarization (V)."""
+    n_domains: int = 64
+    """Ferroelectric domains per device (analog resolution of the state)."""
+    # Switching kinetics (NLS, Merz law)
+    tau0_s: float = 20e-9
+    """Merz-law attempt time (s)."""
+    alpha: float = 3.0
+    """Merz-law exponent."""
+    ea_mean_v: float = 2.3
+    """Mean activation voltage of the domains (V)."""
+    ea_sigma_v: float = 0.4
+    """Spread of the activation voltage across domains (V)."""
+    # Channel (MoS2)
+    mobility_m2_per_vs: float = 30e-4
+    """Effective channel mobility (m^2/Vs); 30 cm^2/Vs."""
+    c_gate_f_per_m2: float = 0.01
+    """Effective gate capacitance per area (F/m^2); 1 uF/cm^2."""
+    width_m: float = 1e-6
+    """Channel width (m)."""
+    length_m: float = 1e-6
+    """Channel length (m)."""
+    ss_v_per_dec: float = 0.080
+    """Subthreshold swing (V/decade)."""
+    on_off_ratio: float = 1e6
+    """On current at (vth_mid + MW/2 + 1 V overdrive, Vds = 0.1 V) over the leakage floor."""
+    temperature_k: float = 300.0
+    """Device temperature (K)."""
+    # Non-idealities
+    sigma_vth_d2d_v: float = 0.03
+    """Device-to-device threshold-voltage spread (V)."""
+    c2c_frac: float = 0.003
+    """Cycle-to-cycle write variation as a fraction of the memory window (Vth-referred)."""
+    read_noise_frac: float = 0.005
+    """Relative read noise per read (1/f + thermal lumped), 1 sigma."""
+    retention_loss_per_decade: float = 0.02
+    """Fraction of the polarization lost per decade of time after retention_t0_s."""
+    retention_t0_s: float = 1.0
+    """Time after programming where retention loss starts to count (s)."""
+
+    def __post_init__(self) -> None:
+        check_range("t_fe_m", self.t_fe_m, 1e-9, 100e-9)
+        check_range("ec_v_per_m", self.ec_v_per_m, 1e6, 1e10)
+        bound = 2 * self.ec_v_per_m * self.t_fe_m
+        check_range("memory_window_v", self.memory_window_v, 0.0, lo_open=True)
+        if self.memory_window_v > bound * (1 + 1e-12):
+            raise ParamError("memory_window_v", self.memory_window_v,
+                             f"must not exceed 2 * ec_v_per_m * t_fe_m = {bound:g} V")
+        check_range("vth_mid_v", self.vth_mid_v, -5.0, 5.0)
+        check_int("n_domains", self.n_domains, 1, 10_000)
+        check_range("tau0_s", self.tau0_s, 1e-15, 1.0)
+        check_range("alpha", self.alpha, 0.5, 10.0)
+        check_range("ea_mean_v", self.ea_mean_v, 0.0, 50.0, lo_open=True)
+        check_range("ea_sigma_v", self.ea_sigma_v, 0.0, self.ea_mean_v / 2)
+        check_range("mobility_m2_per_vs", self.mobility_m2_per_vs, 0.0, 1.0, lo_open=True)
+        check_range("c_gate_f_per_m2", self.c_gate_f_per_m2, 0.0, 1.0, lo_open=True)
+        check_range("width_m", self.width_m, 0.0, 1e-2, lo_open=True)
+        check_range("length_m", self.length_m, 0.0, 1e-2, lo_open=True)
+        check_range("temperature_k", self.temperature_k, 1.0, 600.0)
+        ideal_ss = math.log(10) * self.phi_t_v
+        check_range("ss_v_per_dec", self.ss_v_per_dec, ideal_ss, 1.0)
+        check_range("on_off_ratio", self.on_off_ratio, 10.0, 1e15)
+        check_range("sigma_vth_d2d_v", self.sigma_vth_d2d_v, 0.0, 1.0)
+        check_range("c2c_frac", self.c2c_frac, 0.0, 0.5)
+        check_range("read_noise_frac", self.read_noise_frac, 0.0, 0.5)
+        check_range("retention_loss_per_decade", self.retention_loss_per_decade, 0.0, 1.0)
+        check_range("retention_t0_s", self.retention_t0_s, 0.0, lo_open=True)
+
+    @property
+    def phi_t_v(self) -> float:
+        """Thermal voltage kT/q (V)."""
+        return K_B * self.temperature_k / Q_E
+
+    @property
+    def n_slope(self) -> float:
+        """Subthreshold slope factor n = SS / (ln 10 phi_t)."""
+        return self.ss_v_per_dec / (math.log(10) * self.phi_t_v)
+
+    @property
+    def i_spec_a(self) -> float:
+        """EKV specific current 2 n mu C (W/L) phi_t^2 (A)."""
+        return (2 * self.n_slope * self.mobility_m2_per_vs * self.c_gate_f_per_m2
+                * self.width_m / self.length_m * self.phi_t_v**2)
+
+    @cached_property
+    def g_off_s(self) -> float:
+        """Leakage conductance that sets the on/off ratio (S)."""
+        vds = 0.1
+        vg = self.vth_mid_v + self.memory_window_v / 2 + 1.0
+        i_on = _ekv(vg, vds, 0.0, self.vth_mid_v - self.memory_window_v / 2, self)
+        return float(i_on / self.on_off_ratio / vds)
+
+
+MOS2_HZO_DEFAULT = FefetParams()
+"""Default MoS2-channel / 10 nm HZO FeFET. Sources of the numbers:
+
+- t_fe 10 nm, Ec 1 MV/cm, window bound 2 Ec t_fe = 2 V, MW 1.6 V inside the
+  1-2 V reported for 10 nm HZO FeFETs (Ning et al., Nat. Electron. 2025; HZO
+  FeFET reviews).
+- 64 domains, tau0 20 ns, alpha 3, Ea ~ N(2.3 V, 0.4 V): published NLS
+  Verilog-A FeFET model defaults (20-64 domains); gives 16-32+ analog levels.
+- SS 80 mV/dec, mobility 30 cm^2/Vs, on/off 1e6: MoS2 FET ranges (SS 70-90
+  mV/dec, mu 10-100 cm^2/Vs, on/off 1e6-1e7).
+- D2D Vth sigma 30 mV (tens of mV reported), C2C 0.3 % of the window, read
+  noise 0.5 % (0.2-2.5 % reported), retention 2 %/decade (slow relaxation of P,
+  linear in log time). The effective gate capacitance (1 uF/cm^2) is an
+  assumption of this project, not a published figure.
+"""
+
+
+# ---------------------------------------------------------------- channel (numpy face)
+
+def _softplus_sq(u: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0.0, u) ** 2
+
+
+def _ekv(vg: np.ndarray, vd: np.ndarray, vs: np.ndarray, vth: np.ndarray,
+         p: FefetParams) -> np.ndarray:
+    vp = (np.asarray(vg) - vth) / p.n_slope
+    two_phi = 2 * p.phi_t_v
+    return p.i_spec_a * (_softplus_sq((vp - vs) / two_phi) - _softplus_sq((vp - vd) / two_phi))
+
+
+def vth_v(pol: np.ndarray, p: FefetParams, dvth_v: np.ndarray | float = 0.0) -> np.ndarray:
+    """Threshold voltage (V) for polarization P in [-1, 1] and a D2D offset."""
+    return p.vth_mid_v - 0.5 * p.memory_window_v * np.asarray(pol) + dvth_v
+
+
+def drain_current(vgs_v: np.ndarray, vds_v: np.ndarray, pol: np.ndarray, p: FefetParams,
+                  dvth_v: np.ndarray | float = 0.0, vs_v: np.ndarray | float = 0.0
+                  ) -> np.ndarray:
+    """Drain current (A), drain to source. Terminal voltages are referred to the
+    body (ground); ``vgs_v`` and ``vds_v`` are relative to the source ``vs_v``."""
+    vs = np.asarray(vs_v, dtype=float)
+    vg = np.asarray(vgs_v, dtype=float) + vs
+    vd = np.asarray(vds_v, dtype=float) + vs
+    vth = vth_v(pol, p, dvth_v)
+    return _ekv(vg, vd, vs, vth, p) + p.g_off_s * (vd - vs)
+
+
+def d_current_d_vd(vg_v, vd_v, vs_v, pol, p: FefetParams, dvth_v=0.0) -> np.ndarray:
+    """dI/dVd (S) at fixed gate and source (used by Newton solves)."""
+    vp = (np.asarray(vg_v) - vth_v(pol, p, dvth_v)) / p.n_slope
+    two_phi = 2 * p.phi_t_v
+    u = (vp - vd_v) / two_phi
+    # d/du softplus(u)^2 = 2 softplus(u) sigmoid(u); du/dVd = -1/(2 phi_t)
+    return p.i_spec_a * 2 * np.logaddexp(0.0, u) * _sigmoid(u) / two_phi + p.g_off_s
+
+
+def d_current_d_vs(vg_v, vd_v, vs_v, pol, p: FefetParams, dvth_v=0.0) -> np.ndarray:
+    """dI/dVs (S) at fixed gate and drain."""
+    vp = (np.asarray(vg_v) - vth_v(pol, p, dvth_v)) / p.n_slope
+    two_phi = 2 * p.phi_t_v
+    u = (vp - vs_v) / two_phi
+    return -p.i_spec_a * 2 * np.logaddexp(0.0, u) * _sigmoid(u) / two_phi - p.g_off_s
+
+
+def _sigmoid(u: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(u)))
+
+
+# ---------------------------------------------------------------- switching (numpy face)
+
+@dataclass(frozen=True, eq=False)
+class Domains:
+    """Ferroelectric domain state of an array of devices, shape (..., n_domains)."""
+
+    up: np.ndarray
+    """True where a domain points up (+1)."""
+    progress: np.ndarray
+    """Accumulated switching progress toward the opposite state, 0..1."""
+    ea_v: np.ndarray
+    """Activation voltage of each domain (V)."""
+
+    @property
+    def polarization(self) -> np.ndarray:
+        """Normalised polarization P in [-1, 1], shape (...)."""
+        return 2.0 * self.up.mean(axis=-1) - 1.0
+
+
+def new_domains(shape: tuple[int, ...], p: FefetParams, rng: np.random.Generator,
+                pol: float = -1.0) -> Domains:
+    """Fresh devices with domains drawn per device; all down (pol=-1) or all up (+1)."""
+    if pol not in (-1.0, 1.0):
+        raise ParamError("pol", pol, "fresh devices start fully down (-1) or fully up (+1)")
+    full = (*shape, p.n_domains)
+    ea = np.maximum(rng.normal(p.ea_mean_v, p.ea_sigma_v, full), 0.05 * p.ea_mean_v)
+    return Domains(up=np.full(full, pol > 0), progress=np.zeros(full), ea_v=ea)
+
+
+def merz_tau_s(v: np.ndarray, ea_v: np.ndarray, p: FefetParams) -> np.ndarray:
+    """Merz-law switching time (s) of domains with activation ea_v at |V|."""
+    v = np.maximum(np.abs(np.asarray(v, dtype=float)), 1e-6)
+    return p.tau0_s * np.exp(np.minimum((ea_v / v) ** p.alpha, 700.0))
+
+
+def apply_pulses(d: Domains, v_pulse_v: np.ndarray | float, width_s: float, n: int,
+                 p: FefetParams, rng: np.random.Generator | None = None) -> Domains:
+    """Apply n identical gate pulses (amplitude may differ per device, sign = direction).
+
+    With ``rng``, each pulse's amplitude seen by each device jitters with sigma
+    c2c_frac * MW (cycle-to-cycle write variation).
+    """
+    check_range("width_s", width_s, 0.0, lo_open=True)
+    check_int("n", n, 0)
+    up, prog = d.up.copy(), d.progress.copy()
+    v_dev = np.broadcast_to(np.asarray(v_pulse_v, dtype=float), up.shape[:-1])
+    for _ in range(n):
+        v = v_dev
+        if rng is not None and p.c2c_frac > 0:
+            v = v + rng.normal(0.0, p.c2c_frac * p.memory_window_v, v.shape)
+        v_dom = v[..., None]
+        # Domains opposite to the pulse direction advance; the others do not move.
+        moving = np.where(v_dom > 0, ~up, up) & (v_dom != 0)
+        prog = np.where(moving, prog + width_s / merz_tau_s(v_dom, d.ea_v, p), prog)
+        flip = moving & (prog >= 1.0)
+        up = np.where(flip, ~up, up)
+        prog = np.where(flip, 0.0, prog)
+    return Domains(up=up, progress=prog, ea_v=d.ea_v)
+
+
+def coercive_v(ea_v: np.ndarray, p: FefetParams, t_dwell_s: float) -> np.ndarray:
+    """Quasi-static (Preisach) coercive gate voltage of each domain for a dwell time."""
+    if t_dwell_s <= p.tau0_s:
+        raise ParamError("t_dwell_s", t_dwell_s, f"must exceed tau0_s={p.tau0_s:g}")
+    return np.asarray(ea_v) / math.log(t_dwell_s / p.tau0_s) ** (1.0 / p.alpha)
+
+
+def preisach_sweep(d: Domains, vg_v: np.ndarray, p: FefetParams, t_dwell_s: float
+                   ) -> tuple[np.ndarray, Domains]:
+    """Quasi-static gate sweep; returns P after each point (len(vg_v), ...) and the end state."""
+    vc = coercive_v(d.ea_v, p, t_dwell_s)
+    up = d.up.copy()
+    pols = []
+    for v in np.asarray(vg_v, dtype=float):
+        up = np.where(v >= vc, True, np.where(-v >= vc, False, up))
+        pols.append(2.0 * up.mean(axis=-1) - 1.0)
+    return np.array(pols), Domains(up=up, progress=np.zeros_like(d.progress), ea_v=d.ea_v)
+
+
+# ---------------------------------------------------------------- non-idealities
+
+def draw_vth_offsets(shape: tuple[int, ...], p: FefetParams, rng: np.random.Generator
+                     ) -> np.ndarray:
+    """Device-to-device threshold offsets (V)."""
+    return rng.normal(0.0, p.sigma_vth_d2d_v, shape)
+
+
+def write_error(pol: np.ndarray, p: FefetParams, rng: np.random.Generator) -> np.ndarray:
+    """Polarization actually written when aiming at ``pol`` (C2C, Vth-referred sigma)."""
+    sigma_pol = 2.0 * p.c2c_frac  # sigma_Vth = c2c * MW and dVth = MW/2 dP
+    return np.clip(np.asarray(pol) + rng.normal(0.0, sigma_pol, np.shape(pol)), -1.0, 1.0)
+
+
+def read_noise(i_a: np.ndarray, p: FefetParams, rng: np.random.Generator) -> np.ndarray:
+    """One noisy read of currents i_a (relative Gaussian, per read)."""
+    i_a = np.asarray(i_a)
+    return i_a * (1.0 + rng.normal(0.0, p.read_noise_frac, i_a.shape))
+
+
+def drift(pol: np.ndarray, t_s: float, p: FefetParams) -> np.ndarray:
+    """Polarization after t_s of retention: relaxes toward 0, linear in log time."""
+    check_range("t_s", t_s, 0.0)
+    keep = max(0.0, 1.0 - p.retention_loss_per_decade * math.log10(1.0 + t_s / p.retention_t0_s))
+    return np.asarray(pol) * keep
+
+
+# ---------------------------------------------------------------- SPICE face
+
+def _ekv_expr(p: FefetParams, g: str, d: str, s: str, vth: str) -> str:
+    two_phi = fmt(2 * p.phi_t_v)
+    n = fmt(p.n_slope)
+
+    def f(node: str) -> str:
+        return f"pow(ln(1+exp(((V({g})-({vth}))/{n}-V({node}))/{two_phi})),2)"
+
+    return f"{fmt(p.i_spec_a)}*({f(s)}-{f(d)})+{fmt(p.g_off_s)}*V({d},{s})"
+
+
+def subckt_name(p: FefetParams, kind: str) -> str:
+    """Deterministic subcircuit name derived from the params."""
+    import hashlib
+
+    digest = hashlib.sha1(repr(p).encode()).hexdigest()[:8]
+    return f"fefet_{kind}_{digest}"
+
+
+def spice_subckt(p: FefetParams) -> str:
+    """Read subcircuit ``<name> d g s params: pol dvth``: programmed state as parameters."""
+    half = fmt(0.5 * p.memory_window_v)
+    vth = f"{fmt(p.vth_mid_v)}-{half}*pol+dvth"
+    return (f".subckt {subckt_name(p, 'read')} d g s params: pol=0 dvth=0\n"
+            f"B1 d s I={_ekv_expr(p, 'g', 'd', 's', vth)}\n"
+            ".ends\n")
+
+
+def spice_group_ea(p: FefetParams, groups: int) -> np.ndarray:
+    """Activation voltages of the domain groups in the SPICE write face (normal quantiles)."""
+    from scipy.stats import norm
+
+    q = (np.arange(groups) + 0.5) / groups
+    return np.maximum(p.ea_mean_v + p.ea_sigma_v * norm.ppf(q), 0.05 * p.ea_mean_v)
+
+
+def spice_subckt_write(p: FefetParams, groups: int = 8) -> str:
+    """Write subcircuit ``<name> d g s params: pol0 dvth`` with state nodes.
+
+    Each of ``groups`` domain groups (activation at normal quantiles) holds its
+    polarization on a 1 F capacitor (node p<k>) and relaxes toward +-1 with its
+    Merz time: dP_k/dt = (sign(Vgs) - P_k) / tau_k(|Vgs|). P is their mean. No DC
+    path holds the state: run transients with ``uic``.
+    """
+    check_int("groups", groups, 1, 64)
+    lines = [f".subckt {subckt_name(p, 'write')}_{groups} d g s params: pol0=-1 dvth=0\n"]
+    alpha, tau0 = fmt(p.alpha), fmt(p.tau0_s)
+    for k, ea in enumerate(spice_group_ea(p, groups)):
+        tau = f"({tau0}*exp(min(pow({fmt(ea)}/max(abs(V(g,s)),1e-6),{alpha}),300)))"
+        lines.append(f"Cp{k} p{k} 0 1 IC={{pol0}}\n")
+        lines.append(f"Bp{k} 0 p{k} I=V(g,s)>0 ? (1-V(p{k}))/{tau} : -(1+V(p{k}))/{tau}\n")
+    mean = "+".join(f"V(p{k})" for k in range(groups))
+    lines.append(f"Bpol pol 0 V=({mean})/{groups}\n")
+    half = fmt(0.5 * p.memory_window_v)
+    vth = f"{fmt(p.vth_mid_v)}-{half}*V(pol)+dvth"
+    lines.append(f"B1 d s I={_ekv_expr(p, 'g', 'd', 's', vth)}\n")
+    lines.append(".ends\n")
+    return "".join(lines)
+
+
+def group_relaxation(pol0: float, v_pulse_v: float, width_s: float, p: FefetParams,
+                     groups: int = 8) -> float:
+    """Closed form of the SPICE write face for one rectangular pulse: mean over
+    groups of sign(V) + (P0 - sign(V)) exp(-width / tau_k(V))."""
+    target = 1.0 if v_pulse_v > 0 else -1.0
+    tau = merz_tau_s(v_pulse_v, spice_group_ea(p, groups), p)
+    return float(np.mean(target + (pol0 - target) * np.exp(-width_s / tau)))
