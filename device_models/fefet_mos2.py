@@ -80,7 +80,7 @@ class FefetParams:
     ss_v_per_dec: float = 0.080
     """Subthreshold swing (V/decade)."""
     on_off_ratio: float = 1e6
-    """On current at (vth_mid + MW/2 + 1 V overdrive, Vds = 0.1 V) over the leakage floor."""
+    """Current at 1 V gate overdrive (Vds = 0.1 V) over the leakage floor."""
     temperature_k: float = 300.0
     """Device temperature (K)."""
     # Non-idealities
@@ -142,9 +142,8 @@ class FefetParams:
     @cached_property
     def g_off_s(self) -> float:
         """Leakage conductance that sets the on/off ratio (S)."""
-        vds = 0.1
-        vg = self.vth_mid_v + self.memory_window_v / 2 + 1.0
-        i_on = _ekv(vg, vds, 0.0, self.vth_mid_v - self.memory_window_v / 2, self)
+        vds, vth = 0.1, self.vth_mid_v
+        i_on = _ekv(vth + 1.0, vds, 0.0, vth, self)
         return float(i_on / self.on_off_ratio / vds)
 
 
@@ -329,7 +328,10 @@ def _ekv_expr(p: FefetParams, g: str, d: str, s: str, vth: str) -> str:
     n = fmt(p.n_slope)
 
     def f(node: str) -> str:
-        return f"pow(ln(1+exp(((V({g})-({vth}))/{n}-V({node}))/{two_phi})),2)"
+        # softplus(u)^2 without the rounding of ln(1 + tiny) in deep subthreshold:
+        # below u = -15, ln(1 + e^u) = e^u (1 - e^u / 2) to 3e-14 relative.
+        u = f"((V({g})-({vth}))/{n}-V({node}))/{two_phi}"
+        return f"pow(({u})<-15 ? exp({u})*(1-0.5*exp({u})) : ln(1+exp({u})),2)"
 
     return f"{fmt(p.i_spec_a)}*({f(s)}-{f(d)})+{fmt(p.g_off_s)}*V({d},{s})"
 

@@ -100,3 +100,45 @@ def test_demo_writes_manifest_table_and_plot(tmp_path):
     assert manifest["seed"] == 0 and manifest["ngspice_version"]
     assert manifest["config"]["sizes"] == [8, 16, 32]
     assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["compare", "--cell", "memristor"], "cell='memristor'"),
+        (["compare", "--cell", "fefet", "--sparsity", "0.5"], "sparsity=0.5"),
+        (["compare", "--cell", "sparse_fefet", "--sparsity", "1.0"], "sparsity=1.0"),
+        (["device", "--preset", "silicon"], "preset='silicon'"),
+        (["device", "--v-pulse", "-1"], "v_pulse_v=-1"),
+        (["device", "--pulses", "0"], "pulses=0"),
+        (["device", "--width", "0"], "width_s=0"),
+    ],
+)
+def test_device_and_cell_errors_exit_2(args, needle):
+    res = _run(*args)
+    assert res.exit_code == 2, res.output
+    assert needle in res.output
+
+
+@pytest.mark.ngspice
+def test_compare_fefet_behavioral_vs_spice_json():
+    res = _run("compare", "--cell", "fefet", "--engines", "behavioral,spice", "--rows", "8",
+               "--cols", "8", "--vectors", "20", "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["cell"] == "fefet" and "seconds_behavioral" in out
+    assert out["max_err_lsb"] < 0.5
+
+
+def test_device_writes_plots_data_and_drift_table(tmp_path):
+    res = _run("device", "--results", str(tmp_path), "--drift")
+    assert res.exit_code == 0, res.output
+    for label in ("1 s", "1 h", "1 day", "1 year"):
+        assert label in res.output
+    (run_dir,) = list(tmp_path.iterdir())
+    names = {p.name for p in run_dir.iterdir()}
+    for stem in ("idvg", "hysteresis", "pulses", "drift"):
+        assert {f"{stem}.png", f"{stem}.csv"} <= names
+    summary = json.loads((run_dir / "device_summary.json").read_text())
+    assert summary["pulses"]["distinguishable_levels"] >= 16
+    assert "manifest.json" in names
