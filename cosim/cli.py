@@ -189,6 +189,33 @@ def device(
 
 @app.command()
 @handle_errors
+def irdrop(
+    results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
+        "results"),
+    sizes: Annotated[str, typer.Option(help="Comma-separated array sizes N.")] = "16,32,64,128,256",
+    ratios: Annotated[str, typer.Option(help="Comma-separated r_wire / r_cell ratios.")] = (
+        "1e-6,1e-5,1e-4,1e-3"),
+    vectors: Vectors = 50,
+    seed: Seed = 0,
+) -> None:
+    """IR-drop error vs array size and wire/cell resistance ratio (figure + table)."""
+    from cosim.irdrop import run_irdrop
+
+    run_dir = run_irdrop(results, parse_list("sizes", sizes, int),
+                         parse_list("ratios", ratios, float), vectors, seed)
+    typer.echo(f"results: {run_dir}")
+
+
+def parse_list(field: str, text: str, kind: type) -> tuple:
+    try:
+        return tuple(kind(p) for p in text.split(",") if p.strip())
+    except ValueError:
+        msg = f"must be a comma-separated list of {kind.__name__} values"
+        raise ParamError(field, text, msg) from None
+
+
+@app.command()
+@handle_errors
 def demo(
     results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
         "results"),

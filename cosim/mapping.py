@@ -29,6 +29,8 @@ class WeightMapping:
         if self.g_max_s <= self.g_min_s:
             raise ParamError("g_max_s", self.g_max_s, f"must exceed g_min_s={self.g_min_s!r}")
         check_range("w_max", self.w_max, 0.0, lo_open=True)
+        if not np.isfinite(self.s_per_weight):
+            raise ParamError("w_max", self.w_max, "too small: (g_max - g_min) / w_max overflows")
 
     @property
     def s_per_weight(self) -> float:
@@ -40,7 +42,9 @@ def fit_mapping(w: np.ndarray, g_min_s: float, g_max_s: float) -> WeightMapping:
     w = np.asarray(w, dtype=float)
     if w.size == 0 or not np.all(np.isfinite(w)):
         raise ParamError("weights", w.shape, "must be a non-empty finite array")
-    w_max = float(np.max(np.abs(w))) or 1.0
+    w_max = float(np.max(np.abs(w)))
+    if not np.isfinite((g_max_s - g_min_s) / w_max if w_max > 0 else np.inf):
+        w_max = 1.0  # all weights are (numerically) zero: any scale maps them to g_min
     return WeightMapping(g_min_s, g_max_s, w_max)
 
 

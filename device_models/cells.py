@@ -35,8 +35,9 @@ class Cell(Protocol):
         """One cell between a row node and a column node."""
         ...
 
-    def current(self, v_row_v: np.ndarray, fields: dict[str, np.ndarray]) -> np.ndarray:
-        """Numpy face: current (A) from row into column for row voltage v (column at 0 V)."""
+    def current(self, v_row_v: np.ndarray, fields: dict[str, np.ndarray],
+                v_col_v: np.ndarray | float = 0.0) -> np.ndarray:
+        """Numpy face: current (A) from the row node into the column node."""
         ...
 
     def conductance(self, fields: dict[str, np.ndarray]) -> np.ndarray:
@@ -103,8 +104,9 @@ class ResistorCell:
     def spice_instance(self, name: str, row_node: str, col_node: str, values: dict) -> str:
         return resistor.spice_instance(name, row_node, col_node, values["g_s"])
 
-    def current(self, v_row_v: np.ndarray, fields: dict[str, np.ndarray]) -> np.ndarray:
-        return resistor.drain_current(v_row_v, fields["g_s"])
+    def current(self, v_row_v: np.ndarray, fields: dict[str, np.ndarray],
+                v_col_v: np.ndarray | float = 0.0) -> np.ndarray:
+        return resistor.drain_current(np.asarray(v_row_v) - v_col_v, fields["g_s"])
 
     def conductance(self, fields: dict[str, np.ndarray]) -> np.ndarray:
         return np.asarray(fields["g_s"], dtype=float)
@@ -179,9 +181,11 @@ class FefetCell:
                 f"{fe.subckt_name(self.params, 'read')} pol={fmt(values['pol'])} "
                 f"dvth={fmt(values['dvth_v'])}\n")
 
-    def current(self, v_row_v: np.ndarray, fields: dict[str, np.ndarray]) -> np.ndarray:
-        return fe.drain_current(self.vg_read_v, v_row_v, fields["pol"], self.params,
-                                fields["dvth_v"])
+    def current(self, v_row_v: np.ndarray, fields: dict[str, np.ndarray],
+                v_col_v: np.ndarray | float = 0.0) -> np.ndarray:
+        vc = np.asarray(v_col_v, dtype=float)
+        return fe.drain_current(self.vg_read_v - vc, np.asarray(v_row_v) - vc, fields["pol"],
+                                self.params, fields["dvth_v"], vs_v=vc)
 
     def conductance(self, fields: dict[str, np.ndarray]) -> np.ndarray:
         return self.current(self.v_ref_v, fields) / self.v_ref_v
@@ -254,38 +258,41 @@ class SparseFefetCell:
                 f"X{name}m {mid} {MASK_GATE_NODE} {col_node} {self._mask_name()} "
                 f"pol={fmt(values['mask_pol'])} dvth={fmt(values['mask_dvth_v'])}\n")
 
-    def current(self, v_row_v: np.ndarray, fields: dict[str, np.ndarray]) -> np.ndarray:
+    def current(self, v_row_v: np.ndarray, fields: dict[str, np.ndarray],
+                v_col_v: np.ndarray | float = 0.0) -> np.ndarray:
         """Series solve for the internal node by safeguarded Newton (bracketed between
-        the column at 0 V and the row voltage); converges to |dV| < 1e-15 V."""
+        the column and row voltages); converges to |dV| < 1e-15 V + 1e-13 |Vds|."""
         wp, mp = self.weight.params, self.mask_params
         vg_w, vg_m = self.weight.vg_read_v, self.vg_mask_v
         pol, dvth = fields["pol"], fields["dvth_v"]
         mpol, mdvth = fields["mask_pol"], fields["mask_dvth_v"]
-        v = np.broadcast_to(np.asarray(v_row_v, dtype=float), np.broadcast_shapes(
-            np.shape(v_row_v), np.shape(pol)))
-        lo, hi = np.minimum(v, 0.0), np.maximum(v, 0.0)
-        vm = 0.5 * v
+        shape = np.broadcast_shapes(np.shape(v_row_v), np.shape(v_col_v), np.shape(pol))
+        v = np.broadcast_to(np.asarray(v_row_v, dtype=float), shape)
+        vc = np.broadcast_to(np.asarray(v_col_v, dtype=float), shape)
+        lo, hi = np.minimum(v, vc), np.maximum(v, vc)
+        vm = 0.5 * (v + vc)
+
+        def mask_current(vm):
+            return fe.drain_current(vg_m - vc, vm - vc, mpol, mp, mdvth, vs_v=vc)
 
         def resid(vm):
-            i_w = fe.drain_current(vg_w - vm, v - vm, pol, wp, dvth, vs_v=vm)
-            i_m = fe.drain_current(vg_m, vm, mpol, mp, mdvth)
-            return i_w - i_m
+            return fe.drain_current(vg_w - vm, v - vm, pol, wp, dvth, vs_v=vm) - mask_current(vm)
 
         for _ in range(100):
             f = resid(vm)
             lo = np.where(f > 0, vm, lo)  # f decreases with vm: root lies above
             hi = np.where(f > 0, hi, vm)
             df = (fe.d_current_d_vs(vg_w, v, vm, pol, wp, dvth)
-                  - fe.d_current_d_vd(vg_m, vm, 0.0, mpol, mp, mdvth))
+                  - fe.d_current_d_vd(vg_m, vm, vc, mpol, mp, mdvth))
             step = np.where(df < 0, -f / np.where(df < 0, df, -1.0), 0.0)
             new = vm + step
             bad = (new <= lo) | (new >= hi) | (df >= 0)
             new = np.where(bad, 0.5 * (lo + hi), new)
-            done = np.abs(new - vm) <= 1e-15 + 1e-13 * np.abs(v)
+            done = np.abs(new - vm) <= 1e-15 + 1e-13 * np.abs(v - vc)
             vm = new
             if np.all(done):
                 break
-        return fe.drain_current(vg_m, vm, mpol, mp, mdvth)
+        return mask_current(vm)
 
     def conductance(self, fields: dict[str, np.ndarray]) -> np.ndarray:
         return self.current(self.weight.v_ref_v, fields) / self.weight.v_ref_v

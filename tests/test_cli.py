@@ -142,3 +142,28 @@ def test_device_writes_plots_data_and_drift_table(tmp_path):
     summary = json.loads((run_dir / "device_summary.json").read_text())
     assert summary["pulses"]["distinguishable_levels"] >= 16
     assert "manifest.json" in names
+
+
+def test_irdrop_writes_figure_and_table(tmp_path):
+    res = _run("irdrop", "--results", str(tmp_path), "--sizes", "8,16", "--ratios", "1e-5,1e-3",
+               "--vectors", "5")
+    assert res.exit_code == 0, res.output
+    (run_dir,) = list(tmp_path.iterdir())
+    import pandas as pd
+
+    table = pd.read_csv(run_dir / "irdrop.csv")
+    assert len(table) == 4 and (run_dir / "irdrop.png").stat().st_size > 0
+    big = table.set_index(["size", "ratio"]).max_rel_err
+    assert big[16, 1e-3] > big[8, 1e-3] > big[8, 1e-5]
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["irdrop", "--sizes", "8,x"], "sizes='8,x'"),
+    (["irdrop", "--sizes", "0"], "sizes=(0,)"),
+    (["irdrop", "--ratios", "-1"], "ratios=(-1.0,)"),
+    (["compare", "--engines", "nodal,warp"], "engines='warp'"),
+])
+def test_irdrop_errors_exit_2(args, needle):
+    res = _run(*args)
+    assert res.exit_code == 2, res.output
+    assert needle in res.output

@@ -99,3 +99,19 @@ def test_unknown_engine_and_options():
         get_engine("spice", batch="ac")
     with pytest.raises(ParamError, match="backend"):
         get_engine("spice", backend="remote")
+
+
+def test_superposition_equals_direct_sweep_with_wires():
+    """Linear network: N unit solves + V @ T.T equal the K-point sweep to round-off."""
+    state, config, x = _case(rows=6, cols=4, k=15, r_wire=2.0)
+    direct = get_engine("spice", superpose="off").run(state, x, config)
+    superposed = get_engine("spice", superpose="on").run(state, x, config)
+    _close(direct.i_col_a, superposed.i_col_a)
+
+
+def test_superposition_refuses_nonlinear_cells():
+    from cosim.compare import CompareSpec, build_case
+
+    state, config, x = build_case(CompareSpec(rows=4, cols=3, vectors=2, cell="fefet"))
+    with pytest.raises(ParamError, match="superpose"):
+        get_engine("spice", superpose="on").run(state, x, config)

@@ -49,3 +49,13 @@ def test_mapping_validation():
         WeightMapping(1e-4, 1e-5, 1.0)
     with pytest.raises(ParamError, match="weights"):
         fit_mapping(np.array([[np.nan]]), 1e-6, 1e-4)
+
+
+def test_numerically_zero_weights_map_to_g_min():
+    w = np.array([[2.2e-313, 0.0]])  # subnormal: dG / w_max would overflow
+    m = fit_mapping(w, 1e-6, 1e-4)
+    g_pos, g_neg = weights_to_pairs(w, m)
+    np.testing.assert_allclose(g_pos, 1e-6, rtol=1e-12)
+    np.testing.assert_allclose(g_neg, 1e-6, rtol=1e-12)
+    with pytest.raises(ParamError, match="w_max"):
+        WeightMapping(1e-6, 1e-4, 1e-320)

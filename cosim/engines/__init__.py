@@ -7,11 +7,12 @@ from typing import Any
 from cosim.engines.base import Engine
 from cosim.engines.behavioral import BehavioralEngine
 from cosim.engines.ideal import IdealEngine
+from cosim.engines.nodal import NodalEngine
 from cosim.engines.spice import SpiceEngine
 from device_models.validation import ParamError
 
 ENGINES: dict[str, type] = {"ideal": IdealEngine, "behavioral": BehavioralEngine,
-                            "spice": SpiceEngine}
+                            "nodal": NodalEngine, "spice": SpiceEngine}
 
 
 def get_engine(name: str, **options: Any) -> Engine:
@@ -22,4 +23,5 @@ def get_engine(name: str, **options: Any) -> Engine:
     return cls(**options)
 
 
-__all__ = ["ENGINES", "BehavioralEngine", "Engine", "IdealEngine", "SpiceEngine", "get_engine"]
+__all__ = ["ENGINES", "BehavioralEngine", "Engine", "IdealEngine", "NodalEngine", "SpiceEngine",
+           "get_engine"]

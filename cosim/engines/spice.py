@@ -3,6 +3,13 @@
 K vectors are batched into one ``.dc`` sweep over DAC lookup tables (the
 fastest method measured, see benchmarks/batching.py), split into chunks of at
 most ``chunk`` vectors, chunks run as parallel ngspice processes.
+
+Superposition (linear cells): a resistive array is a linear network, so with
+``superpose`` on, ngspice solves the deck for the N unit vectors (full-scale
+code on one row, zero elsewhere) and the K outputs are ``V @ T.T``. Used
+automatically when K > N: with wire resistance every sweep point costs ngspice
+a full LU refactorisation (no pivot option changed that, measured), so N points
+instead of K is the largest saving available in ngspice 39.
 """
 
 from __future__ import annotations
@@ -18,7 +25,8 @@ from cosim import ngspice
 from cosim.array_state import ArrayConfig, ArrayState, check_inputs
 from cosim.engines.base import finish
 from cosim.result import MVMResult
-from device_models.validation import check_choice, check_int, check_range
+from device_models.cells import ResistorCell
+from device_models.validation import ParamError, check_choice, check_int, check_range
 from netlists.crossbar import CrossbarParams, crossbar, sense_probe
 from netlists.periphery import dac_codes, dac_volts
 
@@ -32,10 +40,13 @@ class SpiceEngine:
     def __init__(self, *, batch: str = "dc", chunk: int = 500, jobs: int | None = None,
                  timeout_s: float = 600.0, keep: str = "on_failure",
                  workdir: str | Path | None = None, options: tuple[str, ...] = (),
-                 t_step_s: float = 1e-6, backend: str = "subprocess") -> None:
+                 t_step_s: float = 1e-6, backend: str = "subprocess",
+                 superpose: str = "auto") -> None:
         check_choice("batch", batch, BATCH_MODES)
         check_choice("backend", backend, BACKENDS)
+        check_choice("superpose", superpose, ("auto", "on", "off"))
         self.backend = backend
+        self.superpose = superpose
         check_int("chunk", chunk, 1, 100_000)
         check_range("timeout_s", timeout_s, 0.0, lo_open=True)
         self.batch = batch
@@ -84,10 +95,27 @@ class SpiceEngine:
             i = np.stack([np.interp(t_end, plot["time"], c) for c in cols], axis=1)
         return i
 
+    def _use_superposition(self, state: ArrayState, vectors: int) -> bool:
+        linear = isinstance(state.cell, ResistorCell)
+        if self.superpose == "on" and not linear:
+            raise ParamError("superpose", "on", f"needs linear (resistor) cells, not "
+                             f"{state.cell.kind}")
+        return linear and (self.superpose == "on" or (self.superpose == "auto"
+                                                      and vectors > state.rows))
+
     def run(self, state: ArrayState, x: np.ndarray, config: ArrayConfig) -> MVMResult:
         t0 = time.perf_counter()
         x = check_inputs(x, state)
         codes = dac_codes(x, config.dac)
+        if self._use_superposition(state, len(codes)):
+            unit = np.eye(state.rows, dtype=np.int64) * config.dac.max_code
+            t = self._solve(state, unit, config).T / config.dac.v_fs_v  # (phys cols, rows)
+            v = dac_volts(codes, config.dac)
+            return finish(self.name, state, config, v @ t.T, v, t0)
+        i_col = self._solve(state, codes, config)
+        return finish(self.name, state, config, i_col, dac_volts(codes, config.dac), t0)
+
+    def _solve(self, state: ArrayState, codes: np.ndarray, config: ArrayConfig) -> np.ndarray:
         # Balance the vectors over the parallel jobs, at most `chunk` per deck.
         per = min(self.chunk, -(-len(codes) // self.jobs))
         chunks = [codes[s:s + per] for s in range(0, len(codes), per)]
@@ -96,5 +124,4 @@ class SpiceEngine:
         else:
             with ThreadPoolExecutor(max_workers=min(self.jobs, len(chunks))) as pool:
                 parts = list(pool.map(lambda c: self._run_chunk(state, c, config), chunks))
-        i_col = np.concatenate(parts, axis=0)
-        return finish(self.name, state, config, i_col, dac_volts(codes, config.dac), t0)
+        return np.concatenate(parts, axis=0)
