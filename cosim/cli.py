@@ -216,6 +216,43 @@ def parse_list(field: str, text: str, kind: type) -> tuple:
 
 @app.command()
 @handle_errors
+def train(
+    config: Annotated[Path, typer.Argument(help="TOML config (see examples/).")],
+    results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
+        "results"),
+) -> None:
+    """Train a network with the simulated arrays in the loop (mode from the config)."""
+    from cosim.train_run import train_command
+
+    run_dir, summary = train_command(config, results)
+    for k, v in summary.items():
+        if k != "curve":
+            typer.echo(f"{k:>28}: {v:.4f}" if isinstance(v, float) else f"{k:>28}: {v}")
+    for point in summary.get("curve", []):
+        typer.echo(f"  sparsity {point['sparsity']:.2f}: float {point['float_test_acc']:.4f}, "
+                   f"arrays {point['hardware_test_acc']:.4f}, kept {point['weights_kept']}")
+    typer.echo(f"results: {run_dir}")
+
+
+@app.command()
+@handle_errors
+def evaluate(
+    config: Annotated[Path, typer.Argument(help="TOML config (see examples/).")],
+    results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
+        "results"),
+) -> None:
+    """Accuracy vs ADC bits, drift time and D2D variation over Monte Carlo seeds."""
+    from cosim.train_run import evaluate_command
+
+    run_dir, summary = evaluate_command(config, results)
+    typer.echo(f"floating point: {summary.float_acc.iloc[0]:.4f}")
+    typer.echo(summary.drop(columns="float_acc").to_string(index=False,
+                                                           float_format=lambda v: f"{v:.4f}"))
+    typer.echo(f"results: {run_dir}")
+
+
+@app.command()
+@handle_errors
 def demo(
     results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
         "results"),

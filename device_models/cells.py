@@ -270,7 +270,14 @@ class SparseFefetCell:
         v = np.broadcast_to(np.asarray(v_row_v, dtype=float), shape)
         vc = np.broadcast_to(np.asarray(v_col_v, dtype=float), shape)
         lo, hi = np.minimum(v, vc), np.maximum(v, vc)
-        vm = 0.5 * (v + vc)
+        # Start one linearised step from where the node sits: next to the column when
+        # the digital FeFET is on, next to the row when it is off (pruned). The root can
+        # lie ~1e-8 V from the bracket's edge, where plain Newton keeps overshooting.
+        i_w_at_col = fe.drain_current(vg_w - vc, v - vc, pol, wp, dvth, vs_v=vc)
+        near_col = vc + i_w_at_col / fe.d_current_d_vd(vg_m, vc, vc, mpol, mp, mdvth)
+        i_m_at_row = fe.drain_current(vg_m - vc, v - vc, mpol, mp, mdvth, vs_v=vc)
+        near_row = v + i_m_at_row / fe.d_current_d_vs(vg_w, v, v, pol, wp, dvth)
+        vm = np.clip(np.where(np.asarray(mpol) > 0, near_col, near_row), lo, hi)
 
         def mask_current(vm):
             return fe.drain_current(vg_m - vc, vm - vc, mpol, mp, mdvth, vs_v=vc)
@@ -286,7 +293,8 @@ class SparseFefetCell:
                   - fe.d_current_d_vd(vg_m, vm, vc, mpol, mp, mdvth))
             step = np.where(df < 0, -f / np.where(df < 0, df, -1.0), 0.0)
             new = vm + step
-            bad = (new <= lo) | (new >= hi) | (df >= 0)
+            # Strict: a converged step rounds to zero and lands on the bracket's edge.
+            bad = (new < lo) | (new > hi) | (df >= 0)
             new = np.where(bad, 0.5 * (lo + hi), new)
             done = np.abs(new - vm) <= 1e-15 + 1e-13 * np.abs(v - vc)
             vm = new

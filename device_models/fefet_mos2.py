@@ -250,21 +250,26 @@ def merz_tau_s(v: np.ndarray, ea_v: np.ndarray, p: FefetParams) -> np.ndarray:
     return p.tau0_s * np.exp(np.minimum((ea_v / v) ** p.alpha, 700.0))
 
 
-def apply_pulses(d: Domains, v_pulse_v: np.ndarray | float, width_s: float, n: int,
-                 p: FefetParams, rng: np.random.Generator | None = None) -> Domains:
-    """Apply n identical gate pulses (amplitude may differ per device, sign = direction).
+def apply_pulses(d: Domains, v_pulse_v: np.ndarray | float, width_s: float,
+                 n: int | np.ndarray, p: FefetParams,
+                 rng: np.random.Generator | None = None) -> Domains:
+    """Apply n identical gate pulses (amplitude may differ per device, sign = direction;
+    n may be one count or one per device).
 
     With ``rng``, each pulse's amplitude seen by each device jitters with sigma
     c2c_frac * MW (cycle-to-cycle write variation).
     """
     check_range("width_s", width_s, 0.0, lo_open=True)
-    check_int("n", n, 0)
+    counts = np.broadcast_to(np.asarray(n), d.up.shape[:-1])
+    if counts.size and (not np.issubdtype(counts.dtype, np.integer) or counts.min() < 0):
+        raise ParamError("n", n, "pulse counts must be non-negative integers")
     up, prog = d.up.copy(), d.progress.copy()
     v_dev = np.broadcast_to(np.asarray(v_pulse_v, dtype=float), up.shape[:-1])
-    for _ in range(n):
-        v = v_dev
-        if rng is not None and p.c2c_frac > 0:
-            v = v + rng.normal(0.0, p.c2c_frac * p.memory_window_v, v.shape)
+    for k in range(int(counts.max()) if counts.size else 0):
+        v = np.where(counts > k, v_dev, 0.0)
+        if rng is not None and p.c2c_frac > 0:  # jitter only the devices pulsed now
+            v = np.where(v != 0, v + rng.normal(0.0, p.c2c_frac * p.memory_window_v, v.shape),
+                         0.0)
         v_dom = v[..., None]
         # Domains opposite to the pulse direction advance; the others do not move.
         moving = np.where(v_dom > 0, ~up, up) & (v_dom != 0)

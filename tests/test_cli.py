@@ -167,3 +167,46 @@ def test_irdrop_errors_exit_2(args, needle):
     res = _run(*args)
     assert res.exit_code == 2, res.output
     assert needle in res.output
+
+
+def _config(tmp_path, text):
+    p = tmp_path / "c.toml"
+    p.write_text(text)
+    return str(p)
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ("[train]\nepochs = -1\n", "train.epochs=-1"),
+    ("[train]\nmode = 'fast'\n", "train.mode='fast'"),
+    ("[hardware]\nengine = 'gpu'\n", "hardware.engine='gpu'"),
+    ("[train\n", "not valid TOML"),
+])
+def test_train_config_errors_exit_2(tmp_path, text, needle):
+    for cmd in ("train", "evaluate"):
+        res = _run(cmd, _config(tmp_path, text), "--results", str(tmp_path / "r"))
+        assert res.exit_code == 2, res.output
+        assert needle in res.output
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+
+
+def test_train_missing_config_exits_2(tmp_path):
+    res = _run("train", str(tmp_path / "none.toml"))
+    assert res.exit_code == 2 and "existing TOML file" in res.output
+
+
+def test_train_and_evaluate_write_their_outputs(tmp_path):
+    cfg = _config(tmp_path, "[data]\nlimit_train = 150\nlimit_test = 60\n[train]\nepochs = 5\n"
+                            "[evaluate]\nseeds = 1\nadc_bits = [4]\ndrift_times_s = [3600.0]\n"
+                            "d2d_sigma_v = [0.03]\n")
+    res = _run("train", cfg, "--results", str(tmp_path / "t"))
+    assert res.exit_code == 0, res.output
+    (run_dir,) = list((tmp_path / "t").iterdir())
+    names = {p.name for p in run_dir.iterdir()}
+    assert {"epochs.csv", "summary.json", "curves.png", "device_states.npz", "manifest.json",
+            "layer0_tile0_0.cir", "config.json"} <= names
+    res = _run("evaluate", cfg, "--results", str(tmp_path / "e"))
+    assert res.exit_code == 0, res.output
+    (run_dir,) = list((tmp_path / "e").iterdir())
+    assert {"evaluate.csv", "evaluate_summary.csv", "evaluate.png", "manifest.json"} <= {
+        p.name for p in run_dir.iterdir()}
+    assert "drift_time_s" in res.output

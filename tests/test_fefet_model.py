@@ -190,3 +190,19 @@ def test_program_inverts_conductance_and_rejects_out_of_range():
         np.testing.assert_allclose(cell.conductance(cell.program(g)), g, rtol=1e-9)
         with pytest.raises(ParamError, match="g_target_s"):
             cell.program(np.array([[2 * hi]]))
+
+
+def test_per_device_pulse_counts():
+    d = fe.new_domains((3,), P, np.random.default_rng(5))
+    counts = np.array([0, 3, 10])
+    got = fe.apply_pulses(d, 1.5, 100e-9, counts, P, np.random.default_rng(1))
+    np.testing.assert_array_equal(got.up[0], d.up[0])  # no pulses: untouched, no jitter
+    np.testing.assert_array_equal(got.progress[0], d.progress[0])
+    exact = fe.apply_pulses(d, 1.5, 100e-9, counts, P)  # no jitter: must equal one at a time
+    for i, n in enumerate(counts[1:], start=1):
+        alone = fe.apply_pulses(fe.Domains(d.up[i:i + 1], d.progress[i:i + 1], d.ea_v[i:i + 1]),
+                                1.5, 100e-9, int(n), P)
+        np.testing.assert_array_equal(exact.up[i], alone.up[0])
+        np.testing.assert_allclose(exact.progress[i], alone.progress[0], rtol=1e-12)
+    with pytest.raises(ParamError, match="pulse counts"):
+        fe.apply_pulses(d, 1.5, 100e-9, np.array([1, -1, 0]), P)

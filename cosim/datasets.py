@@ -1,0 +1,109 @@
+"""Data: scikit-learn's digits (built in, the default) and local IDX files (MNIST, EMNIST).
+
+No downloads: IDX loaders read files the user points to (``.gz`` or raw).
+Every split is stratified and seeded.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from device_models.validation import ParamError
+
+IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    x_train: np.ndarray
+    """(n, features) in [0, 1]."""
+    y_train: np.ndarray
+    """(n,) integer class labels 0..classes-1."""
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: int
+    name: str
+
+    @property
+    def features(self) -> int:
+        return int(self.x_train.shape[1])
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read an IDX file (optionally gzip-compressed) into an array."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamError("path", str(path), "must be an existing IDX file")
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in IDX_TYPES:
+        raise ParamError("path", str(path), "is not an IDX file (bad magic number)")
+    ndim = data[3]
+    dims = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
+    dtype = np.dtype(IDX_TYPES[data[2]])
+    count = int(np.prod(dims))
+    body = data[4 + 4 * ndim:]
+    if len(body) < count * dtype.itemsize:
+        raise ParamError("path", str(path), f"is truncated: expected {count} items of {dims}")
+    return np.frombuffer(body, dtype=dtype, count=count).reshape(dims)
+
+
+def write_idx(path: str | Path, arr: np.ndarray) -> Path:
+    """Write a uint8 array as IDX (gzip when the name ends in .gz); used by tests and tools."""
+    arr = np.ascontiguousarray(arr, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape)
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wb") as f:
+        f.write(header + arr.tobytes())
+    return path
+
+
+def stratified_split(x: np.ndarray, y: np.ndarray, test_frac: float, seed: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    test = np.zeros(len(y), dtype=bool)
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        rng.shuffle(idx)
+        test[idx[:round(test_frac * len(idx))]] = True
+    return x[~test], y[~test], x[test], y[test]
+
+
+def load_digits_dataset(seed: int = 0, test_frac: float = 0.2) -> Dataset:
+    """sklearn's 8x8 digits (1797 images, 10 classes), pixels scaled to [0, 1]."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = d.data.astype(float) / 16.0
+    xtr, ytr, xte, yte = stratified_split(x, d.target.astype(int), test_frac, seed)
+    return Dataset(xtr, ytr, xte, yte, 10, "digits")
+
+
+def load_idx_dataset(name: str, train_images: str | Path, train_labels: str | Path,
+                     test_images: str | Path, test_labels: str | Path) -> Dataset:
+    """MNIST / EMNIST-letters from local IDX files. EMNIST letters are labelled 1..26
+    and are shifted to 0..25."""
+    arrays = [read_idx(p) for p in (train_images, train_labels, test_images, test_labels)]
+    xtr, ytr, xte, yte = arrays
+    for field, imgs, labels in (("train", xtr, ytr), ("test", xte, yte)):
+        if imgs.shape[0] != labels.shape[0]:
+            raise ParamError(f"{field}_labels", labels.shape[0],
+                             f"must match the {imgs.shape[0]} {field} images")
+    flat = lambda a: a.reshape(a.shape[0], -1).astype(float) / 255.0  # noqa: E731
+    ytr, yte = ytr.astype(int), yte.astype(int)
+    if name == "emnist_letters":
+        ytr, yte = ytr - 1, yte - 1
+    classes = int(max(ytr.max(), yte.max()) + 1)
+    if min(ytr.min(), yte.min()) < 0:
+        raise ParamError("labels", int(min(ytr.min(), yte.min())), "must be >= 0")
+    return Dataset(flat(xtr), ytr, flat(xte), yte, classes, name)
+
+
+DATASETS = ("digits", "mnist", "emnist_letters")

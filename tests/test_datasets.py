@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+
+from cosim.datasets import load_digits_dataset, load_idx_dataset, read_idx, write_idx
+from device_models.validation import ParamError
+
+
+def test_digits_split_is_stratified_and_seeded():
+    a, b = load_digits_dataset(0), load_digits_dataset(0)
+    np.testing.assert_array_equal(a.y_test, b.y_test)
+    assert not np.array_equal(a.y_test, load_digits_dataset(1).y_test)
+    assert a.features == 64 and a.classes == 10
+    assert 0.0 <= a.x_train.min() and a.x_train.max() <= 1.0
+    frac = np.bincount(a.y_test) / np.bincount(np.r_[a.y_train, a.y_test])
+    assert np.all(np.abs(frac - 0.2) < 0.02)  # every class split 80/20
+
+
+@pytest.mark.parametrize("suffix", [".idx", ".idx.gz"])
+def test_idx_round_trip(tmp_path, suffix):
+    arr = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    path = write_idx(tmp_path / f"a{suffix}", arr)
+    np.testing.assert_array_equal(read_idx(path), arr)
+
+
+def _write_set(tmp_path, n_train=6, n_test=4, labels_from=0):
+    rng = np.random.default_rng(0)
+    paths = {}
+    for split, n in (("train", n_train), ("test", n_test)):
+        paths[f"{split}_images"] = write_idx(tmp_path / f"{split}-images.gz",
+                                             rng.integers(0, 256, (n, 28, 28)))
+        paths[f"{split}_labels"] = write_idx(tmp_path / f"{split}-labels.gz",
+                                             labels_from + np.arange(n) % 5)
+    return paths
+
+
+def test_mnist_and_emnist_letters_loaders(tmp_path):
+    p = _write_set(tmp_path)
+    mnist = load_idx_dataset("mnist", **p)
+    assert mnist.x_train.shape == (6, 784) and mnist.x_test.shape == (4, 784)
+    assert mnist.x_train.max() <= 1.0 and mnist.y_train.min() == 0
+    letters = load_idx_dataset("emnist_letters", **_write_set(tmp_path, labels_from=1))
+    assert letters.y_train.min() == 0  # EMNIST letters 1..26 shifted to 0..25
+
+
+def test_idx_errors_name_the_file(tmp_path):
+    with pytest.raises(ParamError, match="existing IDX file"):
+        read_idx(tmp_path / "missing.gz")
+    bad = tmp_path / "bad.idx"
+    bad.write_bytes(b"\x01\x02\x03\x04rest")
+    with pytest.raises(ParamError, match="bad magic"):
+        read_idx(bad)
+    short = tmp_path / "short.idx"
+    short.write_bytes(bytes([0, 0, 8, 1]) + (10).to_bytes(4, "big") + b"abc")
+    with pytest.raises(ParamError, match="truncated"):
+        read_idx(short)
+    p = _write_set(tmp_path)
+    p["test_labels"] = write_idx(tmp_path / "few.gz", np.zeros(3, dtype=np.uint8))
+    with pytest.raises(ParamError, match="test_labels"):
+        load_idx_dataset("mnist", **p)
