@@ -65,12 +65,25 @@ ensure_venv() {
     fi
 }
 
+# The test suite opens the HTML reports in headless Chromium.
+ensure_chromium() {
+    if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
+        return 0
+    fi
+    say "installing chromium (headless report tests) with apt-get"
+    if ! apt_install chromium; then
+        say "ERROR: chromium is missing and could not be installed by this user."
+        say "Run as root:  apt-get update && apt-get install -y chromium"
+        exit 1
+    fi
+}
+
 setup() { ensure_ngspice; ensure_venv; }
 
 case "${1:-demo}" in
     setup) setup ;;
     demo)  setup; shift || true; exec "$VENV/bin/cosim" demo "$@" ;;
-    test)  setup; shift || true
+    test)  setup; ensure_chromium; shift || true
            "$VENV/bin/ruff" check .
            exec "$VENV/bin/python" -m pytest "$@" ;;
     bench) setup; shift || true

@@ -253,16 +253,71 @@ def evaluate(
 
 @app.command()
 @handle_errors
+def sweep(
+    spec: Annotated[Path, typer.Argument(help="Sweep spec (TOML).")],
+    results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
+        "results"),
+    run_dir: Annotated[Path | None, typer.Option(help="Run directory (default: new).")] = None,
+    resume: Annotated[bool, typer.Option(help="Skip the points already finished.")] = False,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler, tcp://host:port.")] = None,
+    workers: Annotated[int, typer.Option(help="LocalCluster worker processes.")] = 2,
+    csv: Annotated[bool, typer.Option("--csv", help="Also write results.csv.")] = False,
+) -> None:
+    """Run a parameter sweep on Dask; results are written point by point."""
+    from cosim.sweep_run import sweep_command
+    from device_models.validation import check_int
+
+    check_int("workers", workers, 1, 256)
+    if resume and run_dir is None:
+        raise ParamError("run_dir", None, "is required with --resume")
+    out = sweep_command(spec, results, run_dir, resume, scheduler, workers, csv)
+    typer.echo(f"results: {out}")
+
+
+report_app = typer.Typer(help="Self-contained HTML reports from sweeps.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("variation")
+@handle_errors
+def report_variation(
+    source: Annotated[Path, typer.Argument(help="Sweep run directory or spec (TOML).")],
+    results: Annotated[Path, typer.Option(help="Where new runs are created.")] = Path("results"),
+) -> None:
+    """Device-variation report: error distributions, heatmaps, accuracy, worst cases."""
+    from cosim.report import report_command
+
+    typer.echo(f"report: {report_command('variation', source, results)}")
+
+
+@report_app.command("compare")
+@handle_errors
+def report_compare(
+    source: Annotated[Path, typer.Argument(help="Sweep run directory or spec (TOML).")],
+    results: Annotated[Path, typer.Option(help="Where new runs are created.")] = Path("results"),
+) -> None:
+    """Engine-comparison report: error vs size / wires / bits, scatter plots."""
+    from cosim.report import report_command
+
+    typer.echo(f"report: {report_command('compare', source, results)}")
+
+
+@app.command()
+@handle_errors
 def demo(
     results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
         "results"),
     seed: Seed = 0,
+    workers: Annotated[int, typer.Option(help="LocalCluster worker processes.")] = 2,
 ) -> None:
-    """The main job on built-in defaults: compares at several sizes, table, plot, manifest."""
+    """The main job on built-in defaults: compare sweep + variation sweep, two reports."""
     from cosim.demo import run_demo
+    from device_models.validation import check_int
 
-    run_dir = run_demo(results, seed)
-    typer.echo(f"results: {run_dir}")
+    check_int("workers", workers, 1, 256)
+    check_int("seed", seed, 0)
+    _, variation = run_demo(results, seed, workers, echo=typer.echo)
+    typer.echo(f"report: {variation}")
 
 
 def main() -> None:
@@ -273,3 +328,7 @@ def main() -> None:
         sys.exit(130)
 
 
+
+
+if __name__ == "__main__":
+    main()

@@ -1,72 +1,52 @@
-"""The README's main job: ideal vs spice at several sizes, with and without wire resistance."""
+"""The README's main job: a small default sweep + compare + variation report.
+
+Runs two sweeps on a 2-worker Dask LocalCluster (about a minute on 2 cores):
+- compare: nodal vs spice over array size x wire resistance (2 seeds), and its
+  compare report;
+- variation: MoS2 FeFET arrays over D2D sigma x drift time (3 seeds): cell and
+  ADC code errors, per-cell maps, network accuracy on digits; its report.
+Ends with the path of the variation report.
+"""
 
 from __future__ import annotations
 
-import time
+import json
 from pathlib import Path
 
-import numpy as np
+from cosim.report import compare_report, variation_report
+from cosim.runio import new_run_dir
+from cosim.sweep import run_sweep
+from cosim.sweep_spec import spec_from_dict
 
-from cosim.compare import CompareSpec, run_compare, spec_dict
-from cosim.manifest import now_utc, write_manifest
-from cosim.runio import new_run_dir, write_atomic, write_figure
+COMPARE_SPEC = {
+    "name": "demo_compare", "kind": "compare", "seeds": 2,
+    "base": {"vectors": 50, "differential": True, "engines": ["nodal", "spice"]},
+    "axes": {"rows": {"values": [8, 16, 32]}, "r_wire_ohm": {"values": [0.0, 1.0, 5.0]}},
+}
+VARIATION_SPEC = {
+    "name": "demo_variation", "kind": "variation", "seeds": 3,
+    "base": {"rows": 32, "cols": 16, "vectors": 100, "engine": "behavioral"},
+    "axes": {"d2d_sigma_v": {"values": [0.0, 0.03, 0.06]},
+             "age_s": {"values": [1.0, 86400.0, 3.15576e7]}},
+}
 
-SIZES = (8, 16, 32)
-WIRES_OHM = (0.0, 1.0, 5.0)
-VECTORS = 100
 
+def run_demo(results_root: Path, seed: int = 0, workers: int = 2,
+             echo=print) -> tuple[Path, Path]:
+    """Returns (compare report, variation report)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-def run_demo(results_root: Path, seed: int = 0) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import pandas as pd
-    from rich.progress import Progress
-
-    started = now_utc()
     run_dir = new_run_dir(results_root, "demo")
-    specs = [CompareSpec(rows=n, cols=n, vectors=VECTORS, seed=seed, r_wire_ohm=r,
-                         differential=True) for r in WIRES_OHM for n in SIZES]
-    rows, scatter = [], None
-    with Progress(transient=True) as progress:
-        task = progress.add_task("ideal vs spice", total=len(specs))
-        for spec in specs:
-            t0 = time.perf_counter()
-            metrics, ref, cand = run_compare(spec)
-            metrics["seconds_total"] = time.perf_counter() - t0
-            rows.append(metrics)
-            if spec.rows == max(SIZES) and spec.r_wire_ohm == max(WIRES_OHM):
-                scatter = (ref.i_out_a.ravel(), cand.i_out_a.ravel())
-            progress.advance(task)
-    table = pd.DataFrame(rows)
-    write_atomic(run_dir / "compare.csv", table.to_csv(index=False))
-
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for r in WIRES_OHM:
-        sub = table[table.r_wire_ohm == r]
-        ax0.semilogy(sub.rows, np.maximum(sub.max_rel_err, 1e-16), "o-", label=f"{r:g} ohm/pitch")
-    ax0.set_xlabel("array size N (N x N, differential)")
-    ax0.set_ylabel("max |spice - ideal| / max |ideal|")
-    ax0.set_title("IR drop: spice vs ideal")
-    ax0.legend()
-    if scatter is not None:
-        ref_i, cand_i = scatter
-        ax1.plot(ref_i * 1e6, cand_i * 1e6, ".", ms=2)
-        lim = [ref_i.min() * 1e6, ref_i.max() * 1e6]
-        ax1.plot(lim, lim, "k--", lw=0.8, label="y = x")
-        ax1.set_xlabel("ideal output current (uA)")
-        ax1.set_ylabel("spice output current (uA)")
-        ax1.set_title(f"{max(SIZES)}x{max(SIZES)}, {max(WIRES_OHM):g} ohm/pitch")
-        ax1.legend()
-    write_figure(fig, run_dir / "compare.png")
-    plt.close(fig)
-
-    config = {"sizes": list(SIZES), "wires_ohm": list(WIRES_OHM), "vectors": VECTORS,
-              "specs": [spec_dict(s) for s in specs]}
-    write_manifest(run_dir, "demo", config, seed, started)
-    from rich.console import Console
-
-    cols = ["rows", "r_wire_ohm", "max_rel_err", "max_err_lsb", "seconds_spice"]
-    Console().print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
-    return run_dir
+    reports = []
+    for raw, make in ((COMPARE_SPEC, compare_report), (VARIATION_SPEC, variation_report)):
+        raw = {**raw, "seeds": [seed + k for k in range(raw["seeds"])]}
+        spec = spec_from_dict(raw)
+        sub = run_dir / spec.name
+        with Progress(TextColumn(spec.name), BarColumn(), MofNCompleteColumn(),
+                      transient=True) as bar:
+            task = bar.add_task(spec.name, total=len(spec.points()))
+            run_sweep(spec, json.dumps(raw, indent=2), sub, workers=workers, csv=True,
+                      on_point=lambda rec, n, tot, task=task: bar.update(task, completed=n))
+        reports.append(make(sub))
+        echo(f"{spec.name}: {reports[-1]}")
+    return reports[0], reports[1]

@@ -90,16 +90,22 @@ def test_doctor_reports_versions():
 
 
 @pytest.mark.ngspice
-def test_demo_writes_manifest_table_and_plot(tmp_path):
+def test_demo_runs_both_sweeps_and_ends_with_the_report(tmp_path):
     res = _run("demo", "--results", str(tmp_path))
     assert res.exit_code == 0, res.output
+    last = res.output.strip().splitlines()[-1]
+    assert last.startswith("report: ") and last.endswith("report.html")
     (run_dir,) = list(tmp_path.iterdir())
-    names = {p.name for p in run_dir.iterdir()}
-    assert {"manifest.json", "compare.csv", "compare.png"} <= names
-    manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert manifest["seed"] == 0 and manifest["ngspice_version"]
-    assert manifest["config"]["sizes"] == [8, 16, 32]
-    assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
+    for sub in ("demo_compare", "demo_variation"):
+        names = {p.name for p in (run_dir / sub).iterdir()}
+        assert {"report.html", "results.parquet", "results.csv", "manifest.json"} <= names
+        manifest = json.loads((run_dir / sub / "manifest.json").read_text())
+        assert manifest["ngspice_version"] and manifest["config"]["points"] > 0
+    import pandas as pd
+
+    table = pd.read_parquet(run_dir / "demo_compare" / "results.parquet")
+    assert set(table.status) == {"ok"}
+    assert table[table.r_wire_ohm == 0].max_rel_err.max() < 1e-10
 
 
 @pytest.mark.parametrize(
