@@ -2,11 +2,13 @@
 
     .venv/bin/python benchmarks/sweep_overhead.py [--points 200] [--workers 2]
 
-Prints JSON: total wall time of the sweep (cluster start, scheduling, atomic
-writes, final table included), the sum of the points' own run times, and the
-overhead = wall x workers / sum - 1 (0 = perfect use of the workers).
-Each point is a 24x24 ideal-vs-nodal compare with 1-ohm wires.
+Prints JSON for two point sizes: total wall time of the sweep (cluster start,
+scheduling, atomic writes, final table included), the sum of the points' own
+run times, and overhead = wall x workers / sum - 1 (0 = perfect use of the
+workers). "tiny": 24x24 ideal vs nodal, ~10 ms a point; "cheap": 16x16 ideal
+vs spice (one ngspice run), ~0.1 s a point.
 """
+
 
 from __future__ import annotations
 
@@ -19,25 +21,34 @@ from pathlib import Path
 from cosim.sweep import run_sweep
 from cosim.sweep_spec import spec_from_dict
 
+CASES = {
+    "tiny": {"rows": 24, "cols": 24, "vectors": 400, "r_wire_ohm": 1.0,
+             "engines": ["ideal", "nodal"]},
+    "cheap": {"rows": 16, "cols": 16, "vectors": 50, "r_wire_ohm": 1.0,
+              "engines": ["ideal", "spice"]},
+}
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--points", type=int, default=200)
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
-    raw = {"name": "overhead", "kind": "compare", "seeds": args.points,
-           "base": {"rows": 24, "cols": 24, "vectors": 400, "r_wire_ohm": 1.0,
-                    "engines": ["ideal", "nodal"]}}
-    spec = spec_from_dict(raw)
-    with tempfile.TemporaryDirectory() as d:
-        t0 = time.perf_counter()
-        table = run_sweep(spec, json.dumps(raw), Path(d) / "run", workers=args.workers)
-        wall = time.perf_counter() - t0
-    busy = float(table.seconds.sum())
-    print(json.dumps({"benchmark": "sweep_overhead", "points": len(table),
-                      "workers": args.workers, "wall_s": wall, "sum_point_s": busy,
-                      "mean_point_s": busy / len(table),
-                      "overhead": wall * args.workers / busy - 1.0}, indent=2))
+    out = {"benchmark": "sweep_overhead", "points": args.points, "workers": args.workers,
+           "cases": {}}
+    for name, base in CASES.items():
+        raw = {"name": f"overhead_{name}", "kind": "compare", "seeds": args.points,
+               "base": base}
+        spec = spec_from_dict(raw)
+        with tempfile.TemporaryDirectory() as d:
+            t0 = time.perf_counter()
+            table = run_sweep(spec, json.dumps(raw), Path(d) / "run", workers=args.workers)
+            wall = time.perf_counter() - t0
+        busy = float(table.seconds.sum())
+        out["cases"][name] = {"wall_s": wall, "sum_point_s": busy,
+                              "mean_point_s": busy / len(table),
+                              "overhead": wall * args.workers / busy - 1.0}
+    print(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":
