@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cosim.energy import EnergyParams
 from device_models.cells import Cell, ResistorCell, check_fields
 from device_models.validation import ParamError, check_range
 from netlists.periphery import AdcParams, DacParams
+from netlists.sensing import SenseParams
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +69,10 @@ class ArrayConfig:
     """Row wire resistance per cell pitch (ohm)."""
     r_col_wire_ohm: float = 0.0
     """Column wire resistance per cell pitch (ohm)."""
+    sense: SenseParams | None = None
+    """Column sensing circuit (integrator / TIA); None = ideal virtual ground."""
+    energy: EnergyParams = field(default_factory=EnergyParams)
+    """Figures for the blocks whose energy is modelled rather than simulated."""
 
     def __post_init__(self) -> None:
         check_range("r_row_wire_ohm", self.r_row_wire_ohm, 0.0, 1e6)

@@ -27,6 +27,12 @@ class MVMResult:
     """Energy per vector by block (J), where the engine knows it."""
     settling_s: np.ndarray | None = None
     """Settling time per vector (s), where the engine knows it."""
+    energy_basis: dict[str, str] = field(default_factory=dict)
+    """How each energy block was obtained (simulated, or the model behind it)."""
+
+    def energy_per_mac_j(self, macs_per_vector: int) -> dict[str, float]:
+        """Mean energy per multiply-accumulate by block (J)."""
+        return {k: float(np.mean(v)) / macs_per_vector for k, v in self.energy_j.items()}
 
     @property
     def vectors(self) -> int:

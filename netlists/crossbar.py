@@ -28,8 +28,9 @@ import numpy as np
 
 from device_models.cells import Cell, ResistorCell, check_fields
 from device_models.validation import ParamError, check_choice, check_range
+from netlists import sensing
 from netlists.netlist import Netlist, fmt
-from netlists.periphery import DacParams, spice_dac_lookup, spice_dac_pwl
+from netlists.periphery import DacParams, spice_dac_lookup, spice_dac_pwl, spice_dac_rz
 
 ANALYSES = ("dc", "tran", "op")
 INDEX_NODE = "idx"
@@ -59,6 +60,8 @@ class CrossbarParams:
     """Transient only: rise/fall time between vectors (s)."""
     options: tuple[str, ...] = ()
     """Extra ``.options`` entries (e.g. tolerances), emitted verbatim."""
+    sense: sensing.SenseParams | None = None
+    """Column sensing circuit; None = ideal virtual ground (0 V sources). Needs tran."""
     title: str = "cosim crossbar"
 
     def __post_init__(self) -> None:
@@ -75,6 +78,8 @@ class CrossbarParams:
         if self.analysis == "op" and codes.shape[0] != 1:
             raise ParamError("analysis", "op", f"needs exactly one vector, got K={codes.shape[0]}")
         check_range("t_step_s", self.t_step_s, 0.0, lo_open=True)
+        if self.sense is not None and self.analysis != "tran":
+            raise ParamError("analysis", self.analysis, "column sensing circuits need tran")
         check_range("t_edge_s", self.t_edge_s, 0.0, self.t_step_s / 2, lo_open=True)
 
     @property
@@ -93,6 +98,20 @@ class CrossbarParams:
 def sense_probe(col: int) -> str:
     """Raw-file vector holding physical column ``col``'s current."""
     return f"i(vs{col})"
+
+
+RESET_EDGE_S = 1e-12
+"""Edge of the integrator's reset clock."""
+RZ_EDGE_S = 1e-10
+"""Edge of the return-to-zero row pulses in integrating read-out."""
+
+
+def sense_out_probe(col: int) -> str:
+    return f"v(so{col})"
+
+
+def sense_supply_probe(col: int) -> str:
+    return f"i(v.xs{col}.vo)"
 
 
 def driver_probe(row: int) -> str:
@@ -120,8 +139,12 @@ def crossbar(p: CrossbarParams) -> Netlist:
     # row's supply current).
     if p.analysis == "dc" and k > 1:
         out.append(f"Vindex {INDEX_NODE} 0 0\n")
+    rz = p.sense is not None and p.sense.kind == "integrator"
     for i in range(rows):
-        if p.analysis == "tran":
+        if rz:  # integrating read-out: rows are driven only inside the integration window
+            out.append(spice_dac_rz(f"dac{i}", f"d{i}", codes[:, i], p.dac, p.t_step_s,
+                                    p.sense.t_reset_s, p.t_edge_s))
+        elif p.analysis == "tran":
             out.append(spice_dac_pwl(f"dac{i}", f"d{i}", codes[:, i], p.dac,
                                      p.t_step_s, p.t_edge_s))
         else:
@@ -150,11 +173,26 @@ def crossbar(p: CrossbarParams) -> Netlist:
             out.append(p.cell.spice_instance(
                 f"c{i}_{j}", _row_node(i, j, row_wired), _col_node(i, j, col_wired), values))
 
-    for j in range(cols):
-        out.append(f"Vs{j} o{j} 0 0\n")
+    if p.sense is None:
+        for j in range(cols):
+            out.append(f"Vs{j} o{j} 0 0\n")
+    else:
+        sp = p.sense
+        out.append(sensing.spice_subckt(sp))
+        e = RESET_EDGE_S
+        out.append(f"Vrst rst 0 PULSE(1 0 {fmt(sp.t_reset_s)} {fmt(e)} {fmt(e)} "
+                   f"{fmt(sp.t_int_s - 2 * e)} {fmt(sp.period_s)})\n"
+                   if sp.kind == "integrator" else "Vrst rst 0 0\n")
+        name = sensing.subckt_name(sp)
+        for j in range(cols):
+            out.append(f"Vs{j} o{j} sc{j} 0\nXs{j} sc{j} so{j} rst {name}\n")
 
     probes = (tuple(sense_probe(j) for j in range(cols))
               + tuple(driver_probe(i) for i in range(rows)))
+    if p.sense is not None:
+        probes += (tuple(f"v(in{i})" for i in range(rows)) + tuple(f"v(o{j})" for j in range(cols))
+                   + tuple(sense_out_probe(j) for j in range(cols))
+                   + tuple(sense_supply_probe(j) for j in range(cols)))
     out.append(".options noacct\n")
     for opt in p.options:
         out.append(f".options {opt}\n")
@@ -164,7 +202,10 @@ def crossbar(p: CrossbarParams) -> Netlist:
         points = k
     elif p.analysis == "tran":
         t_stop = k * p.t_step_s
-        out.append(f".tran {fmt(p.t_step_s / 20)} {fmt(t_stop)} 0 {fmt(p.t_step_s / 20)}\n")
+        # With sensing, 200 steps a window resolve the integration and the settling.
+        div, uic = (200, " uic") if p.sense is not None else (20, "")
+        out.append(f".tran {fmt(p.t_step_s / div)} {fmt(t_stop)} 0 {fmt(p.t_step_s / div)}"
+                   f"{uic}\n")
         points = -1  # variable; the reader samples at step ends
     else:
         out.append(".op\n")

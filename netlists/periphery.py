@@ -1,10 +1,17 @@
-"""Ideal DAC (row drivers) and ADC (column read-out): params, numpy face, SPICE face.
+"""DAC (row drivers) and ADC (column read-out): params, numpy face, SPICE face.
 
 Conventions (mid-tread, symmetric):
 - DAC, unsigned: x in [0, 1] -> code in 0..2^b-1 -> V = code * v_fs/(2^b-1).
 - DAC, signed:   x in [-1, 1] -> code in -(2^(b-1)-1)..2^(b-1)-1, same LSB rule.
 - ADC, signed:   I -> code = clip(round(I/LSB), -2^(b-1), 2^(b-1)-1), LSB = i_fs/(2^(b-1)-1).
 - ADC, unsigned: code = clip(round(I/LSB), 0, 2^b-1), LSB = i_fs/(2^b-1).
+
+Non-idealities (all zero by default, which keeps the ideal path bit-exact):
+- DAC: offset (V), gain error (fraction), INL as a bow of peak ``inl_lsb``
+  (0 at both ends, 4 u (1 - u) across the codes).
+- ADC: the code transitions move: offset (LSB), bow INL (peak LSB), DNL drawn
+  once from ``dnl_seed`` (sigma LSB, widths renormalised so the span stays),
+  and thermal noise added to each conversion's input (sigma LSB).
 """
 
 from __future__ import annotations
@@ -25,10 +32,23 @@ class DacParams:
     """Full-scale output voltage (V); the largest code drives this voltage."""
     signed: bool = False
     """Bipolar inputs (-v_fs..v_fs) instead of unipolar (0..v_fs)."""
+    offset_v: float = 0.0
+    """Output offset (V)."""
+    gain_error: float = 0.0
+    """Relative gain error of the full scale (0.01 = +1 %)."""
+    inl_lsb: float = 0.0
+    """Peak of a bow-shaped integral non-linearity (LSB)."""
 
     def __post_init__(self) -> None:
         check_int("dac.bits", self.bits, 2 if self.signed else 1, 16)
         check_range("dac.v_fs_v", self.v_fs_v, 0.0, 10.0, lo_open=True)
+        check_range("dac.offset_v", self.offset_v, -1.0, 1.0)
+        check_range("dac.gain_error", self.gain_error, -0.5, 0.5)
+        check_range("dac.inl_lsb", self.inl_lsb, -100.0, 100.0)
+
+    @property
+    def ideal(self) -> bool:
+        return self.offset_v == 0 and self.gain_error == 0 and self.inl_lsb == 0
 
     @property
     def max_code(self) -> int:
@@ -51,10 +71,29 @@ class AdcParams:
     """Full-scale input current (A): the largest positive code's current."""
     signed: bool = True
     """Bipolar input range (differential columns) instead of 0..i_fs."""
+    offset_lsb: float = 0.0
+    """Input-referred offset (LSB): positive moves every transition down."""
+    inl_lsb: float = 0.0
+    """Peak of a bow-shaped INL of the transitions (LSB)."""
+    dnl_sigma_lsb: float = 0.0
+    """Sigma of the random code-width error (LSB), drawn once from dnl_seed."""
+    dnl_seed: int = 0
+    """Seed of the DNL draw (a converter's fixed mismatch)."""
+    noise_lsb: float = 0.0
+    """Input-referred thermal noise per conversion (LSB, 1 sigma)."""
 
     def __post_init__(self) -> None:
         check_int("adc.bits", self.bits, 2 if self.signed else 1, 24)
         check_range("adc.i_fs_a", self.i_fs_a, 0.0, 1.0, lo_open=True)
+        check_range("adc.offset_lsb", self.offset_lsb, -1e3, 1e3)
+        check_range("adc.inl_lsb", self.inl_lsb, -1e3, 1e3)
+        check_range("adc.dnl_sigma_lsb", self.dnl_sigma_lsb, 0.0, 0.5)
+        check_int("adc.dnl_seed", self.dnl_seed, 0)
+        check_range("adc.noise_lsb", self.noise_lsb, 0.0, 1e3)
+
+    @property
+    def static_ideal(self) -> bool:
+        return self.offset_lsb == 0 and self.inl_lsb == 0 and self.dnl_sigma_lsb == 0
 
     @property
     def max_code(self) -> int:
@@ -75,15 +114,58 @@ def dac_codes(x: np.ndarray, p: DacParams) -> np.ndarray:
     return np.rint(np.clip(np.asarray(x, dtype=float), lo, 1.0) * p.max_code).astype(np.int64)
 
 
+def _bow(codes: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    u = (np.asarray(codes, dtype=float) - lo) / max(hi - lo, 1)
+    return 4.0 * u * (1.0 - u)
+
+
 def dac_volts(codes: np.ndarray, p: DacParams) -> np.ndarray:
-    """Integer codes -> row voltages (V)."""
-    return np.asarray(codes, dtype=float) * p.lsb_v
+    """Integer codes -> row voltages (V), with the DAC's static non-idealities."""
+    v = np.asarray(codes, dtype=float) * p.lsb_v
+    if p.ideal:
+        return v
+    return (p.offset_v + (1.0 + p.gain_error) * v
+            + p.inl_lsb * p.lsb_v * _bow(codes, p.min_code, p.max_code))
 
 
-def adc_codes(i_a: np.ndarray, p: AdcParams) -> np.ndarray:
-    """Column currents (A) -> integer codes, rounded and clipped."""
-    codes = np.rint(np.asarray(i_a, dtype=float) / p.lsb_a)
-    return np.clip(codes, p.min_code, p.max_code).astype(np.int64)
+def adc_transitions(p: AdcParams) -> np.ndarray:
+    """Input levels (in LSB) where code c-1 turns into c, for c = min_code+1..max_code."""
+    c = np.arange(p.min_code + 1, p.max_code + 1)
+    ideal = c - 0.5
+    if p.static_ideal:
+        return ideal
+    widths = np.ones(len(c) - 1)
+    if p.dnl_sigma_lsb > 0:
+        d = np.random.default_rng(p.dnl_seed).normal(0.0, p.dnl_sigma_lsb, len(widths))
+        widths = widths + d - d.mean()  # the span between first and last transition stays
+    t = ideal[0] + np.concatenate([[0.0], np.cumsum(widths)])
+    return t - p.offset_lsb + p.inl_lsb * _bow(c, p.min_code + 1, p.max_code)
+
+
+def adc_codes(i_a: np.ndarray, p: AdcParams, rng: np.random.Generator | None = None
+              ) -> np.ndarray:
+    """Column currents (A) -> integer codes (transitions of ``adc_transitions``; thermal
+    noise per conversion when ``rng`` is given and ``noise_lsb`` > 0)."""
+    x = np.asarray(i_a, dtype=float) / p.lsb_a
+    if rng is not None and p.noise_lsb > 0:
+        x = x + rng.normal(0.0, p.noise_lsb, x.shape)
+    if p.static_ideal:
+        return np.clip(np.rint(x), p.min_code, p.max_code).astype(np.int64)
+    return (p.min_code + np.searchsorted(adc_transitions(p), x, side="right")).astype(np.int64)
+
+
+def adc_inl_dnl(transitions_lsb: np.ndarray, p: AdcParams) -> tuple[np.ndarray, np.ndarray]:
+    """(INL per transition, DNL per inner code) in LSB from measured transitions."""
+    t = np.asarray(transitions_lsb, dtype=float)
+    ideal = np.arange(p.min_code + 1, p.max_code + 1) - 0.5
+    return t - ideal, np.diff(t) - 1.0
+
+
+def spice_adc_flash(name: str, p: AdcParams, lsb_in_v: float) -> str:
+    """SPICE face: a behavioural flash converter ``<name> in out``: V(out) is the code,
+    one unit step per transition of ``adc_transitions`` (input LSB ``lsb_in_v`` volts)."""
+    steps = "+".join(f"u(V(in)-{fmt(t * lsb_in_v)})" for t in adc_transitions(p))
+    return f".subckt {name} in out\nBcode out 0 V={p.min_code}+{steps}\n.ends\n"
 
 
 def adc_current(codes: np.ndarray, p: AdcParams) -> np.ndarray:
@@ -94,22 +176,37 @@ def adc_current(codes: np.ndarray, p: AdcParams) -> np.ndarray:
 def spice_dac_lookup(name: str, node: str, index_node: str, codes: np.ndarray, p: DacParams) -> str:
     """SPICE face: a driver whose code is looked up by the swept index voltage.
 
-    ``V = lsb * pwl(v(index), 0, c0, 1, c1, ...)``: at integer index k the
-    output is exactly ``c_k * lsb``, so one ``.dc`` sweep steps through K vectors.
+    ``V = pwl(v(index), 0, v0, 1, v1, ...)`` with v_k = dac_volts(c_k) written to
+    17 digits: at integer index k the output is exactly v_k, so one ``.dc`` sweep
+    steps through K vectors.
     """
-    codes = np.asarray(codes, dtype=np.int64)
-    if codes.size == 1:
-        return f"V{name} {node} 0 DC {fmt(int(codes[0]) * p.lsb_v)}\n"
-    table = ",".join(f"{k},{int(c)}" for k, c in enumerate(codes))
-    return f"B{name} {node} 0 V={fmt(p.lsb_v)}*pwl(v({index_node}),{table})\n"
+    volts = dac_volts(np.asarray(codes, dtype=np.int64), p)
+    if volts.size == 1:
+        return f"V{name} {node} 0 DC {fmt(volts[0])}\n"
+    table = ",".join(f"{k},{fmt(v)}" for k, v in enumerate(volts))
+    return f"B{name} {node} 0 V=pwl(v({index_node}),{table})\n"
 
 
 def spice_dac_pwl(name: str, node: str, codes: np.ndarray, p: DacParams,
                   t_step_s: float, t_edge_s: float) -> str:
     """SPICE face: a driver that steps through codes in time (one step per vector)."""
     pts = []
-    for k, c in enumerate(np.asarray(codes, dtype=np.int64)):
-        v = fmt(int(c) * p.lsb_v)
+    for k, volt in enumerate(dac_volts(np.asarray(codes, dtype=np.int64), p)):
+        v = fmt(volt)
         t0 = k * t_step_s + (t_edge_s if k else 0.0)
         pts.append(f"{fmt(t0)} {v} {fmt((k + 1) * t_step_s)} {v}")
+    return f"V{name} {node} 0 PWL({' '.join(pts)})\n"
+
+
+def spice_dac_rz(name: str, node: str, codes: np.ndarray, p: DacParams, period_s: float,
+                 t_start_s: float, edge_s: float) -> str:
+    """SPICE face, return-to-zero: each vector is a pulse inside its window,
+    0 V until ``t_start_s``, up over ``edge_s``, held, down over ``edge_s``, ending
+    ``edge_s`` before the window closes. The pulse's area is v (period - t_start - 2 edge)."""
+    pts = ["0 0"]
+    for k, volt in enumerate(dac_volts(np.asarray(codes, dtype=np.int64), p)):
+        t0 = k * period_s + t_start_s
+        t1 = (k + 1) * period_s - 2 * edge_s
+        v = fmt(volt)
+        pts.append(f"{fmt(t0)} 0 {fmt(t0 + edge_s)} {v} {fmt(t1)} {v} {fmt(t1 + edge_s)} 0")
     return f"V{name} {node} 0 PWL({' '.join(pts)})\n"

@@ -28,10 +28,12 @@ class Engine(Protocol):
 
 
 def finish(name: str, state: ArrayState, config: ArrayConfig, i_col_a: np.ndarray,
-           v_row_v: np.ndarray, t0: float, **extra) -> MVMResult:
-    """Shared tail of every engine: combine pairs, quantize with the ADC."""
+           v_row_v: np.ndarray, t0: float, rng: np.random.Generator | None = None,
+           **extra) -> MVMResult:
+    """Shared tail of every engine: combine pairs, quantize with the ADC (its thermal
+    noise drawn from ``rng`` when the engine models noise)."""
     i_out = state.combine(i_col_a)
-    codes = adc_codes(i_out, config.adc)
+    codes = adc_codes(i_out, config.adc, rng)
     return MVMResult(engine=name, i_col_a=np.asarray(i_col_a, dtype=float), i_out_a=i_out,
                      adc_code=codes, y_a=adc_current(codes, config.adc), v_row_v=v_row_v,
                      seconds=time.perf_counter() - t0, **extra)

@@ -23,14 +23,30 @@ import numpy as np
 
 from cosim import ngspice
 from cosim.array_state import ArrayConfig, ArrayState, check_inputs
+from cosim.energy import BASIS, adc_energy, dac_energy, window_integrals
 from cosim.engines.base import finish
 from cosim.result import MVMResult
 from device_models.cells import ResistorCell
 from device_models.validation import ParamError, check_choice, check_int, check_range
-from netlists.crossbar import CrossbarParams, crossbar, sense_probe
+from netlists.crossbar import (
+    RESET_EDGE_S,
+    RZ_EDGE_S,
+    CrossbarParams,
+    crossbar,
+    driver_probe,
+    sense_out_probe,
+    sense_probe,
+    sense_supply_probe,
+)
 from netlists.periphery import dac_codes, dac_volts
 
 BATCH_MODES = ("dc", "tran", "op")
+TRAN_OPTIONS = ("reltol=1e-5", "abstol=1e-13", "vntol=1e-8")
+"""Transient tolerances: emitted after the cell's (a later .options wins). The cells'
+DC tolerances (reltol 1e-7, abstol 1e-16) stall ngspice's time step at the pulse
+breakpoints of B-source FeFET arrays; these keep charge errors far below an LSB."""
+SETTLE_TOL_V = 1e-4
+"""A virtual-ground node counts as settled within 0.1 mV of its value at sampling."""
 BACKENDS = ("subprocess", "shared")
 
 
@@ -77,6 +93,72 @@ class SpiceEngine:
             options=tuple(state.cell.spice_options) + tuple(self.options),
             t_step_s=self.t_step_s)
 
+    def _run_periphery(self, state: ArrayState, codes: np.ndarray, config: ArrayConfig,
+                       t0: float) -> MVMResult:
+        """Transient with the sensing circuits: sample each column at the end of its
+        window, measure settling from the virtual-ground waveforms, integrate energy."""
+        chunks = [codes[s:s + self.chunk] for s in range(0, len(codes), self.chunk)]
+        if len(chunks) == 1 or self.jobs == 1:
+            parts = [self._periphery_chunk(state, c, config) for c in chunks]
+        else:
+            with ThreadPoolExecutor(max_workers=min(self.jobs, len(chunks))) as pool:
+                parts = list(pool.map(lambda c: self._periphery_chunk(state, c, config),
+                                      chunks))
+        i_col = np.concatenate([p[0] for p in parts])
+        energy = {k: np.concatenate([p[1][k] for p in parts]) for k in parts[0][1]}
+        settling = np.concatenate([p[2] for p in parts])
+        v = dac_volts(codes, config.dac)
+        energy["dac"] = dac_energy(v, state.phys_cols, config.energy)
+        energy["adc"] = adc_energy(len(codes), state.cols, config.adc.bits, config.energy)
+        return finish(self.name, state, config, i_col, v, t0, energy_j=energy,
+                      settling_s=settling, energy_basis=dict(BASIS))
+
+    def _periphery_chunk(self, state: ArrayState, codes: np.ndarray, config: ArrayConfig):
+        sp = config.sense
+        period = sp.period_s
+        p = CrossbarParams(
+            fields=state.read_fields(), input_codes=codes, cell=state.cell, dac=config.dac,
+            differential=state.differential, r_row_wire_ohm=config.r_row_wire_ohm,
+            r_col_wire_ohm=config.r_col_wire_ohm, analysis="tran", t_step_s=period,
+            t_edge_s=RZ_EDGE_S if sp.kind == "integrator" else min(1e-9, sp.t_reset_s / 4),
+            sense=sp,
+            options=tuple(state.cell.spice_options) + TRAN_OPTIONS + tuple(self.options))
+        plot = ngspice.run_deck(crossbar(p).render(), timeout_s=self.timeout_s, keep=self.keep,
+                               workdir=self.workdir, name="periphery").plot
+        t = plot["time"]
+        k, rows, cols = len(codes), state.rows, state.phys_cols
+        t_sample = (np.arange(k) + 1) * period - RESET_EDGE_S
+        v_out = np.stack([np.interp(t_sample, t, plot[sense_out_probe(j)])
+                          for j in range(cols)], axis=1)
+        if sp.kind == "integrator":  # charge of a row pulse of area V * t_on
+            i_col = -v_out * sp.c_int_f / sp.t_on_s(RZ_EDGE_S)
+        else:
+            i_col = -v_out / sp.r_f_ohm
+        p_array = sum(plot[f"v(in{i})"] * plot[driver_probe(i)] for i in range(rows))
+        p_array = p_array - sum(plot[f"v(o{j})"] * plot[sense_probe(j)] for j in range(cols))
+        i_supply = sum(np.abs(plot[sense_supply_probe(j)]) for j in range(cols))
+        p_sense = sp.vdd_v * (sp.i_bias_a * cols + i_supply)
+        energy = {"array": window_integrals(t, p_array, period, k),
+                  "sensing": window_integrals(t, p_sense, period, k)}
+        # Settling: last time a virtual-ground node is farther than SETTLE_TOL_V from its
+        # settled value, counted from the input step. Integrator: the step is the row
+        # pulse's start and the settled value the one at the pulse's end; TIA: the
+        # window's start and the value at the sampling instant.
+        if sp.kind == "integrator":
+            start, t_ref = sp.t_reset_s, (np.arange(k) + 1) * period - 2 * RZ_EDGE_S
+        else:
+            start, t_ref = 0.0, t_sample
+        settling = np.zeros(k)
+        for j in range(cols):
+            vo = plot[f"v(o{j})"]
+            final = np.interp(t_ref, t, vo)
+            for n in range(k):
+                m = (t >= n * period + start) & (t <= t_ref[n])
+                off = np.abs(vo[m] - final[n]) > SETTLE_TOL_V
+                if off.any():
+                    settling[n] = max(settling[n], t[m][off][-1] - n * period - start)
+        return i_col, energy, settling
+
     def _run_chunk(self, state: ArrayState, codes: np.ndarray, config: ArrayConfig) -> np.ndarray:
         p = self.params(state, codes, config)
         net = crossbar(p)
@@ -107,6 +189,8 @@ class SpiceEngine:
         t0 = time.perf_counter()
         x = check_inputs(x, state)
         codes = dac_codes(x, config.dac)
+        if config.sense is not None:
+            return self._run_periphery(state, codes, config, t0)
         if self._use_superposition(state, len(codes)):
             unit = np.eye(state.rows, dtype=np.int64) * config.dac.max_code
             t = self._solve(state, unit, config).T / config.dac.v_fs_v  # (phys cols, rows)

@@ -1,0 +1,132 @@
+"""Column sensing: charge integrator or transimpedance amplifier around a behavioural
+op-amp (finite DC gain, one pole set by the gain-bandwidth product, input offset).
+
+SPICE face (one instance per column, ``<name> col out rst``):
+
+    G1  0 p  (V(col) - offset) * gm     gm = A / r1, one pole at GBW / A
+    R1  p 0  r1 ;  C1 p 0 c1
+    Eo  out 0 p 0 -1                    inverting: V(out) = -A (V(col) - offset) at DC
+    Cf / Rf  out col                    integrator capacitor or TIA resistor
+    S1  out col rst 0 (integrator)      discharges Cf (tau = t_reset / 10) while V(rst) > 0.5,
+                                        the op-amp in unity-gain feedback
+
+The op-amp's supply current is modelled class A: VDD * (I_bias + |I_out|),
+with I_out the current its output drives into the feedback element; this is
+how the sensing block's energy is computed (a documented figure, not a
+transistor-level simulation).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from device_models.spice_text import fmt
+from device_models.validation import check_choice, check_range
+
+R1_OHM = 1e6
+
+
+@dataclass(frozen=True)
+class SenseParams:
+    kind: str = "integrator"
+    """integrator | tia."""
+    opamp_gain: float = 1e5
+    """Op-amp DC gain A."""
+    gbw_hz: float = 5e9
+    """Op-amp gain-bandwidth product (Hz)."""
+    offset_v: float = 0.0
+    """Op-amp input offset (V): the column sits at this voltage."""
+    c_int_f: float = 1e-12
+    """Integrator capacitor (F)."""
+    r_f_ohm: float = 2e3
+    """TIA feedback resistor (ohm)."""
+    t_int_s: float = 50e-9
+    """Integration (integrator) or settling (TIA) window per vector (s)."""
+    t_reset_s: float = 10e-9
+    """Reset phase before each window (s); the inputs step at its start."""
+    i_bias_a: float = 20e-6
+    """Op-amp quiescent current (A), for the sensing block's energy."""
+    vdd_v: float = 1.0
+    """Op-amp supply (V), for the sensing block's energy."""
+
+    def __post_init__(self) -> None:
+        check_choice("sense.kind", self.kind, ("integrator", "tia"))
+        check_range("sense.opamp_gain", self.opamp_gain, 1.0, 1e9)
+        check_range("sense.gbw_hz", self.gbw_hz, 1e3, 1e13)
+        check_range("sense.offset_v", self.offset_v, -0.1, 0.1)
+        check_range("sense.c_int_f", self.c_int_f, 1e-16, 1e-6)
+        check_range("sense.r_f_ohm", self.r_f_ohm, 1.0, 1e9)
+        check_range("sense.t_int_s", self.t_int_s, 1e-12, 1.0)
+        check_range("sense.t_reset_s", self.t_reset_s, 1e-12, 1.0)
+        check_range("sense.i_bias_a", self.i_bias_a, 0.0, 1.0)
+        check_range("sense.vdd_v", self.vdd_v, 0.0, 10.0)
+
+    @property
+    def period_s(self) -> float:
+        return self.t_reset_s + self.t_int_s
+
+    def t_on_s(self, edge_s: float) -> float:
+        """Equivalent full-amplitude time of a return-to-zero row pulse in the window."""
+        return self.t_int_s - 2 * edge_s
+
+    @property
+    def transimpedance_ohm(self) -> float:
+        """Output volts per input ampere at the sampling instant."""
+        return self.t_int_s / self.c_int_f if self.kind == "integrator" else self.r_f_ohm
+
+    def virtual_ground_v(self, i_col_a):
+        """Column voltage while sensing a current I: offset, plus for the integrator the
+        error a single-pole op-amp needs to slew its output at I / C, I / (C 2 pi GBW),
+        plus the mean of the finite-gain error I t / (C A) over the window; for the
+        TIA the finite-gain error I Rf / A."""
+        if self.kind == "integrator":
+            per_amp = (1.0 / (self.c_int_f * 2 * math.pi * self.gbw_hz)
+                       + self.t_int_s / (2 * self.c_int_f * self.opamp_gain))
+        else:
+            per_amp = self.r_f_ohm / self.opamp_gain
+        return self.offset_v + per_amp * i_col_a
+
+    @property
+    def gain_factor(self) -> float:
+        """Closed-loop gain error of a finite-gain op-amp: A / (1 + A)."""
+        return self.opamp_gain / (1.0 + self.opamp_gain)
+
+
+def sized_for(i_fs_a: float, kind: str = "integrator", swing_v: float = 1.0,
+              **kw) -> SenseParams:
+    """Sensing sized so the full-scale current gives ``swing_v`` at the sampling instant
+    (C_int = I_fs t_int / swing, or R_f = swing / I_fs), as a designer would."""
+    check_range("i_fs_a", i_fs_a, 0.0, 1.0, lo_open=True)
+    check_range("swing_v", swing_v, 0.0, 10.0, lo_open=True)
+    base = SenseParams(kind=kind, **kw)
+    if kind == "integrator":
+        return SenseParams(**{**base.__dict__, "c_int_f": i_fs_a * base.t_int_s / swing_v})
+    return SenseParams(**{**base.__dict__, "r_f_ohm": swing_v / i_fs_a})
+
+
+def subckt_name(p: SenseParams) -> str:
+    import hashlib
+
+    return f"sense_{p.kind}_{hashlib.sha1(repr(p).encode()).hexdigest()[:8]}"
+
+
+def spice_subckt(p: SenseParams) -> str:
+    c1 = p.opamp_gain / (2 * math.pi * p.gbw_hz * R1_OHM)
+    gm = p.opamp_gain / R1_OHM
+    lines = [f".subckt {subckt_name(p)} col out rst\n",
+             f"G1 0 p value={{(V(col)-{fmt(p.offset_v)})*{fmt(gm)}}}\n",
+             f"R1 p 0 {fmt(R1_OHM)}\nC1 p 0 {fmt(c1)}\n",
+             "Eo oi 0 p 0 -1\nVo oi out 0\n"]
+    if p.kind == "integrator":
+        lines.append(f"Cf out col {fmt(p.c_int_f)}\n")
+        # Reset in unity-gain feedback through S1. Cf discharges with tau = t_reset / 10:
+        # slow enough that the op-amp holds the virtual ground (error ~ (V/tau) / 2 pi GBW),
+        # fast enough to finish well inside the reset phase.
+        r_dump = p.t_reset_s / (10 * p.c_int_f)
+        lines.append("S1 out col rst 0 sdump\n")
+        lines.append(f".model sdump sw(vt=0.5 vh=0.1 ron={fmt(r_dump)} roff=1e13)\n")
+    else:
+        lines.append(f"Rf out col {fmt(p.r_f_ohm)}\n")
+    lines.append(".ends\n")
+    return "".join(lines)
