@@ -125,16 +125,20 @@ def compare(
     cell: Annotated[str, typer.Option(help="resistor | fefet | sparse_fefet")] = "resistor",
     sparsity: Annotated[float, typer.Option(help="Pruned fraction (sparse_fefet).")] = 0.0,
     noise: Annotated[bool, typer.Option(help="Read noise in the behavioral engine.")] = False,
+    periphery: Annotated[str, typer.Option(help="none | integrator | tia (sensing circuit)")] = (
+        "none"),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Run the same random array and inputs through two engines and report the gap."""
     from cosim.compare import CompareSpec, run_compare
+    from device_models.validation import check_choice
 
+    check_choice("periphery", periphery, ("none", "integrator", "tia"))
     spec = CompareSpec(rows=rows, cols=cols, vectors=vectors, seed=seed, r_wire_ohm=r_wire,
                        differential=differential, engines=parse_engines(engines),
                        dac_bits=dac_bits, adc_bits=adc_bits, cell=cell, sparsity=sparsity,
                        noise=noise)
-    metrics, _, _ = run_compare(spec)
+    metrics, _, _ = run_compare(spec, sense=None if periphery == "none" else periphery)
     if as_json:
         typer.echo(json.dumps(metrics))
         return
@@ -184,6 +188,46 @@ def device(
         for row in summary["drift"]:
             typer.echo(f"{row['time']:>8} {row['mean_err_of_range']:>10.4%} "
                        f"{row['max_err_of_range']:>10.4%} {row['mean_rel_err']:>10.4%}")
+    typer.echo(f"results: {run_dir}")
+
+
+@app.command()
+@handle_errors
+def energy(
+    rows: Rows = 32,
+    cols: Cols = 32,
+    vectors: Vectors = 10,
+    seed: Seed = 0,
+    cell: Annotated[str, typer.Option(help="resistor | fefet | sparse_fefet")] = "fefet",
+    dac_bits: Annotated[int, typer.Option(help="Row DAC bits.")] = 6,
+    adc_bits: Annotated[int, typer.Option(help="Column ADC bits.")] = 8,
+    sense: Annotated[str, typer.Option(help="integrator | tia")] = "integrator",
+    results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
+        "results"),
+) -> None:
+    """Energy per MAC by block from a transient of the array with its periphery."""
+    from cosim.compare import CompareSpec
+    from cosim.energy_run import energy_command
+    from device_models.validation import check_choice
+
+    check_choice("sense", sense, ("integrator", "tia"))
+    spec = CompareSpec(rows=rows, cols=cols, vectors=vectors, seed=seed, cell=cell,
+                       dac_bits=dac_bits, adc_bits=adc_bits)
+    run_dir, summary = energy_command(spec, sense, results)
+    typer.echo(f"{summary['rows']}x{summary['cols']} {cell}, {dac_bits}-bit DAC, "
+               f"{adc_bits}-bit ADC, {sense}, {summary['vectors']} vectors")
+    typer.echo(f"{'block':>8} {'sim J/MAC':>11} {'analytic':>11} {'NeuroSim':>11}  basis")
+    for r in summary["blocks"]:
+        typer.echo(f"{r['block']:>8} {r['simulated_J_per_MAC']:>11.3e} "
+                   f"{r['analytic_J_per_MAC']:>11.3e} {r['neurosim_J_per_MAC']:>11.3e}  "
+                   f"{r['basis']}")
+    t = summary["total"]
+    typer.echo(f"{'total':>8} {t['simulated_J_per_MAC']:>11.3e} {t['analytic_J_per_MAC']:>11.3e}"
+               f" {t['neurosim_J_per_MAC']:>11.3e}")
+    typer.echo(f"settling (virtual ground within 0.1 mV): max {summary['settling_s_max']:.3e} s, "
+               f"mean {summary['settling_s_mean']:.3e} s")
+    typer.echo(f"behavioral vs spice with periphery: "
+               f"{summary['behavioral_vs_spice_max_err_lsb']:.3g} LSB max")
     typer.echo(f"results: {run_dir}")
 
 

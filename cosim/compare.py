@@ -123,17 +123,25 @@ def compare_results(ref: MVMResult, cand: MVMResult, config: ArrayConfig) -> dic
     }
 
 
-def run_compare(spec: CompareSpec, engine_options: dict[str, dict] | None = None
-                ) -> tuple[dict, MVMResult, MVMResult]:
-    """Run both engines on the spec's case; return (metrics, reference, candidate)."""
+def run_compare(spec: CompareSpec, engine_options: dict[str, dict] | None = None,
+                sense: str | None = None) -> tuple[dict, MVMResult, MVMResult]:
+    """Run both engines on the spec's case; return (metrics, reference, candidate).
+    ``sense`` (integrator | tia) adds column sensing sized for the ADC's full scale."""
     opts = {"behavioral": {"noise": spec.noise, "seed": spec.seed}, **(engine_options or {})}
     state, config, x = build_case(spec)
+    if sense is not None:
+        import dataclasses
+
+        from netlists.sensing import sized_for
+
+        config = dataclasses.replace(config, sense=sized_for(config.adc.i_fs_a, sense))
     a, b = spec.engines
     ref = get_engine(a, **opts.get(a, {})).run(state, x, config)
     cand = get_engine(b, **opts.get(b, {})).run(state, x, config)
     metrics = {"rows": spec.rows, "cols": spec.cols, "vectors": spec.vectors,
                "engines": f"{a},{b}", "seed": spec.seed, "differential": spec.differential,
                "r_wire_ohm": spec.r_wire_ohm, "cell": spec.cell, "sparsity": spec.sparsity,
+               "periphery": sense or "none",
                **compare_results(ref, cand, config),
                f"seconds_{a}": ref.seconds, f"seconds_{b}": cand.seconds}
     return metrics, ref, cand

@@ -85,3 +85,21 @@ def analytic_energy(state, v_rows: np.ndarray, i_cols: np.ndarray, config) -> di
     return {"array": array, "sensing": sensing,
             "dac": dac_energy(v_rows, state.phys_cols, config.energy),
             "adc": adc_energy(len(v_rows), state.cols, config.adc.bits, config.energy)}
+
+
+def neurosim_estimate(state, v_rows: np.ndarray, config) -> dict:
+    """Average-case estimate in the style of analytic AIMC simulators (NeuroSim):
+    array = rows x cols x mean(G) x mean(V^2) x t_rows, sensing = static bias only,
+    DAC and ADC from the same models. No per-vector currents, no I-V curvature."""
+    from netlists.crossbar import RZ_EDGE_S
+
+    sense = config.sense
+    t_rows = sense.t_on_s(RZ_EDGE_S) if sense.kind == "integrator" else sense.period_s
+    g = state.conductance()
+    k = len(v_rows)
+    array = g.size * g.mean() * np.mean(v_rows**2) * t_rows
+    return {"array": np.full(k, array),
+            "sensing": np.full(k, sense.vdd_v * sense.i_bias_a * state.phys_cols
+                               * sense.period_s),
+            "dac": np.full(k, dac_energy(v_rows, state.phys_cols, config.energy).mean()),
+            "adc": adc_energy(k, state.cols, config.adc.bits, config.energy)}

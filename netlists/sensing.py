@@ -87,6 +87,12 @@ class SenseParams:
             per_amp = self.r_f_ohm / self.opamp_gain
         return self.offset_v + per_amp * i_col_a
 
+    def readout_a(self, i_col_a, edge_s: float):
+        """Current the sampled output stands for: (I - V_os / Z) A / (1 + A), where the
+        output carries the offset through the transimpedance Z (R_f, or t_on / C)."""
+        z = self.t_on_s(edge_s) / self.c_int_f if self.kind == "integrator" else self.r_f_ohm
+        return (i_col_a - self.offset_v / z) * self.gain_factor
+
     @property
     def gain_factor(self) -> float:
         """Closed-loop gain error of a finite-gain op-amp: A / (1 + A)."""

@@ -216,3 +216,30 @@ def test_train_and_evaluate_write_their_outputs(tmp_path):
     assert {"evaluate.csv", "evaluate_summary.csv", "evaluate.png", "manifest.json"} <= {
         p.name for p in run_dir.iterdir()}
     assert "drift_time_s" in res.output
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["energy", "--sense", "sar"], "sense='sar'"),
+    (["energy", "--rows", "0"], "rows=0"),
+    (["energy", "--dac-bits", "0"], "dac.bits=0"),
+    (["compare", "--periphery", "opamp"], "periphery='opamp'"),
+])
+def test_energy_and_periphery_errors_exit_2(args, needle):
+    res = _run(*args)
+    assert res.exit_code == 2, res.output
+    assert needle in res.output
+
+
+@pytest.mark.ngspice
+def test_energy_writes_breakdown_chart_and_manifest(tmp_path):
+    res = _run("energy", "--rows", "6", "--cols", "4", "--vectors", "3", "--results",
+               str(tmp_path))
+    assert res.exit_code == 0, res.output
+    for block in ("array", "sensing", "dac", "adc", "settling"):
+        assert block in res.output
+    (run_dir,) = list(tmp_path.iterdir())
+    assert {"energy.csv", "energy.json", "energy.png", "manifest.json"} <= {
+        p.name for p in run_dir.iterdir()}
+    summary = json.loads((run_dir / "energy.json").read_text())
+    assert summary["total"]["simulated_J_per_MAC"] > 0
+    assert summary["behavioral_vs_spice_max_err_lsb"] <= 1.0
