@@ -108,12 +108,16 @@ def variation_report(run_dir: Path) -> Path:
     rep.text(f"{len(ok)} of {len(table)} points succeeded"
              + (f"; {len(failed)} failed (see the last table)." if len(failed) else "."))
 
+    def pooled(name: str):
+        """(sigma, every point's artifact ``name`` at the earliest read time, pooled)."""
+        for sigma, sub in ok.groupby("d2d_sigma_v"):
+            young = sub[sub.age_s == sub.age_s.min()]
+            yield sigma, np.concatenate([_artifacts(run_dir, pid).get(name, np.zeros(0)).ravel()
+                                         for pid in young.point_id])
+
     rep.heading("Cell current error")
     fig, ax = plt.subplots(figsize=(7, 4))
-    for sigma, sub in ok.groupby("d2d_sigma_v"):
-        young = sub[sub.age_s == sub.age_s.min()]
-        errs = np.concatenate([_artifacts(run_dir, pid).get("cell_err", np.zeros(0)).ravel()
-                               for pid in young.point_id])
+    for sigma, errs in pooled("cell_err"):
         if errs.size:
             ax.hist(errs * 100, bins=60, histtype="step", density=True,
                     label=f"sigma_Vth = {sigma * 1e3:g} mV")
@@ -124,10 +128,7 @@ def variation_report(run_dir: Path) -> Path:
 
     rep.heading("ADC code error")
     fig, ax = plt.subplots(figsize=(7, 4))
-    for sigma, sub in ok.groupby("d2d_sigma_v"):
-        young = sub[sub.age_s == sub.age_s.min()]
-        errs = np.concatenate([_artifacts(run_dir, pid).get("code_err", np.zeros(0)).ravel()
-                               for pid in young.point_id])
+    for sigma, errs in pooled("code_err"):
         if errs.size:
             lim = int(np.abs(errs).max()) + 1
             ax.hist(errs, bins=np.arange(-lim, lim + 1) - 0.5, histtype="step", density=True,

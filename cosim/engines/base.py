@@ -11,9 +11,9 @@ from typing import Protocol
 
 import numpy as np
 
-from cosim.array_state import ArrayConfig, ArrayState
+from cosim.array_state import ArrayConfig, ArrayState, check_inputs
 from cosim.result import MVMResult
-from netlists.periphery import adc_codes, adc_current
+from netlists.periphery import adc_codes, adc_current, dac_codes, dac_volts
 
 
 class Engine(Protocol):
@@ -25,6 +25,11 @@ class Engine(Protocol):
 
     def run(self, state: ArrayState, x: np.ndarray, config: ArrayConfig) -> MVMResult:
         ...
+
+
+def row_voltages(x: np.ndarray, state: ArrayState, config: ArrayConfig) -> np.ndarray:
+    """Check the (K, rows) inputs and return what the DACs drive (V)."""
+    return dac_volts(dac_codes(check_inputs(x, state), config.dac), config.dac)
 
 
 def finish(name: str, state: ArrayState, config: ArrayConfig, i_col_a: np.ndarray,

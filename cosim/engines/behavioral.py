@@ -13,12 +13,11 @@ import time
 
 import numpy as np
 
-from cosim.array_state import ArrayConfig, ArrayState, check_inputs
+from cosim.array_state import ArrayConfig, ArrayState
 from cosim.energy import analytic_energy
-from cosim.engines.base import finish
+from cosim.engines.base import finish, row_voltages
 from cosim.result import MVMResult
 from device_models.validation import check_int
-from netlists.periphery import dac_codes, dac_volts
 
 CHUNK_BYTES = 128 * 2**20
 SENSE_ITERATIONS = 4
@@ -39,8 +38,7 @@ class BehavioralEngine:
 
     def run(self, state: ArrayState, x: np.ndarray, config: ArrayConfig) -> MVMResult:
         t0 = time.perf_counter()
-        x = check_inputs(x, state)
-        v = dac_volts(dac_codes(x, config.dac), config.dac)
+        v = row_voltages(x, state, config)
         fields = state.read_fields()
         rng = np.random.default_rng(self.seed)
         per_vector = state.rows * state.phys_cols * 8 * 6  # cell currents + Newton temporaries

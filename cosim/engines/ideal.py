@@ -6,10 +6,9 @@ import time
 
 import numpy as np
 
-from cosim.array_state import ArrayConfig, ArrayState, check_inputs
-from cosim.engines.base import finish
+from cosim.array_state import ArrayConfig, ArrayState
+from cosim.engines.base import finish, row_voltages
 from cosim.result import MVMResult
-from netlists.periphery import dac_codes, dac_volts
 
 
 class IdealEngine:
@@ -20,7 +19,6 @@ class IdealEngine:
 
     def run(self, state: ArrayState, x: np.ndarray, config: ArrayConfig) -> MVMResult:
         t0 = time.perf_counter()
-        x = check_inputs(x, state)
-        v = dac_volts(dac_codes(x, config.dac), config.dac)
+        v = row_voltages(x, state, config)
         i_col = v @ state.conductance()
         return finish(self.name, state, config, i_col, v, t0)

@@ -31,13 +31,12 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from cosim.array_state import ArrayConfig, ArrayState, check_inputs
-from cosim.engines.base import finish
+from cosim.array_state import ArrayConfig, ArrayState
+from cosim.engines.base import finish, row_voltages
 from cosim.errors import CosimError, SimulationError
 from cosim.result import MVMResult
 from device_models.cells import ResistorCell
 from device_models.validation import check_int, check_range
-from netlists.periphery import dac_codes, dac_volts
 
 
 class MemoryBudgetError(CosimError):
@@ -78,8 +77,7 @@ class NodalEngine:
 
     def run(self, state: ArrayState, x: np.ndarray, config: ArrayConfig) -> MVMResult:
         t0 = time.perf_counter()
-        x = check_inputs(x, state)
-        v = dac_volts(dac_codes(x, config.dac), config.dac)
+        v = row_voltages(x, state, config)
         linear = isinstance(state.cell, ResistorCell)
         self.last_plan = plan(state.rows, state.phys_cols, len(v), linear, self.chunk)
         if self.last_plan["peak_bytes"] > self.max_memory_bytes:
