@@ -93,6 +93,9 @@ def prepare_run_dir(run_dir: Path, spec: SweepSpec, spec_text: str, resume: bool
             raise ParamError("run_dir", str(run_dir), "has no spec.json: nothing to resume")
         if json.loads(old.read_text()) != json.loads(json.dumps(spec.as_dict())):
             raise ParamError("spec", spec.name, f"differs from the spec {run_dir} was run with")
+        # A run killed mid-write leaves its temp file (never a partial record): drop them.
+        for stale in run_dir.rglob(".*.tmp"):
+            stale.unlink(missing_ok=True)
     elif any((run_dir / "points").iterdir()):
         raise ParamError("run_dir", str(run_dir), "already holds points; pass --resume")
     write_atomic(run_dir / "spec.toml", spec_text)

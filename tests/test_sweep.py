@@ -188,3 +188,17 @@ def test_reports_render_and_open_in_headless_chromium(tmp_path):
     console_errors = [ln for ln in out.stderr.splitlines()
                       if "CONSOLE" in ln and ("ERROR" in ln or "Uncaught" in ln)]
     assert not console_errors, console_errors
+
+
+def test_resume_removes_temp_files_of_an_interrupted_write(tmp_path):
+    import tomllib
+
+    text = COMPARE.replace("seeds = 2", "seeds = 1").replace("values = [0.0, 2.0]",
+                                                               "values = [0.0]")
+    spec = spec_from_dict(tomllib.loads(text))
+    run_dir = tmp_path / "run"
+    run_sweep(spec, text, run_dir, workers=1)
+    stale = run_dir / "points" / ".abc.json.x1y2.tmp"
+    stale.write_text('{"half": ')  # what SIGKILL during write_atomic leaves behind
+    table = run_sweep(spec, text, run_dir, workers=1, resume=True)
+    assert not stale.exists() and len(table) == 2 and set(table.status) == {"ok"}
