@@ -30,7 +30,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from device_models.validation import ParamError, check_choice, check_int, check_range
+from device_models.validation import (
+    ParamError,
+    check_choice,
+    check_int,
+    check_kind,
+    check_range,
+)
 
 TOP_KEYS = ("name", "kind", "seeds", "combine", "metrics", "timeout_s", "base", "axes")
 AXIS_KINDS = ("values", "linspace", "logspace")
@@ -102,30 +108,12 @@ def point_id(kind: str, params: dict[str, Any]) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
-def _typed(place: str, value: Any, kind: type | tuple[type, ...]) -> Any:
-    if kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ParamError(place, value, "must be a number")
-        if not math.isfinite(value):
-            raise ParamError(place, value, "must be finite")
-        return float(value)
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ParamError(place, value, "must be an integer")
-        return value
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise ParamError(place, value, "must be true or false")
-        return value
-    if kind is str:
-        if not isinstance(value, str):
-            raise ParamError(place, value, "must be a string")
-        return value
+def _typed(place: str, value: Any, kind: type) -> Any:
     if kind is list:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ParamError(place, value, "must be a list of strings")
         return list(value)
-    raise ParamError(place, value, "has an unsupported type")  # pragma: no cover
+    return check_kind(place, value, kind)
 
 
 def _axis(place: str, table: Any, kind: type | tuple[type, ...]) -> tuple[Any, ...]:

@@ -13,7 +13,13 @@ from typing import Any
 
 from cosim.analog import HardwareConfig
 from cosim.datasets import DATASETS
-from device_models.validation import ParamError, check_choice, check_int, check_range
+from device_models.validation import (
+    ParamError,
+    check_choice,
+    check_int,
+    check_kind,
+    check_range,
+)
 
 MODES = ("deploy", "hwa", "in_array", "vau", "prune")
 
@@ -144,23 +150,7 @@ def _coerce(place: str, value: Any, ann: Any) -> Any:
             raise ParamError(place, value, "must be a list")
         inner = typing.get_args(ann)[0]
         return tuple(_coerce(f"{place}[{i}]", v, inner) for i, v in enumerate(value))
-    if ann is bool:
-        if not isinstance(value, bool):
-            raise ParamError(place, value, "must be true or false")
-        return value
-    if ann is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ParamError(place, value, "must be an integer")
-        return value
-    if ann is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ParamError(place, value, "must be a number")
-        return float(value)
-    if ann is str:
-        if not isinstance(value, str):
-            raise ParamError(place, value, "must be a string")
-        return value
-    raise ParamError(place, value, f"has an unsupported type {ann!r}")  # pragma: no cover
+    return check_kind(place, value, ann)
 
 
 def config_from_dict(raw: dict[str, Any]) -> RunConfig:

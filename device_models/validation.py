@@ -53,3 +53,28 @@ def check_int(field: str, value: int, lo: int | None = None, hi: int | None = No
 def check_choice(field: str, value: Any, choices: tuple[Any, ...]) -> None:
     if value not in choices:
         raise ParamError(field, value, f"must be one of {', '.join(map(str, choices))}")
+
+
+def check_kind(field: str, value: Any, kind: type) -> Any:
+    """A value read from a config file must be exactly of ``kind`` (bool, int, float,
+    str): no silent casts, no bool-as-int, floats finite. Returns the value (ints
+    accepted and returned as float for a float field)."""
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ParamError(field, value, "must be true or false")
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ParamError(field, value, "must be an integer")
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParamError(field, value, "must be a number")
+        if not math.isfinite(value):
+            raise ParamError(field, value, "must be finite")
+        return float(value)
+    if kind is str:
+        if not isinstance(value, str):
+            raise ParamError(field, value, "must be a string")
+        return value
+    raise ParamError(field, value, f"has an unsupported type {kind!r}")
