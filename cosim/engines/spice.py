@@ -98,12 +98,7 @@ class SpiceEngine:
         """Transient with the sensing circuits: sample each column at the end of its
         window, measure settling from the virtual-ground waveforms, integrate energy."""
         chunks = [codes[s:s + self.chunk] for s in range(0, len(codes), self.chunk)]
-        if len(chunks) == 1 or self.jobs == 1:
-            parts = [self._periphery_chunk(state, c, config) for c in chunks]
-        else:
-            with ThreadPoolExecutor(max_workers=min(self.jobs, len(chunks))) as pool:
-                parts = list(pool.map(lambda c: self._periphery_chunk(state, c, config),
-                                      chunks))
+        parts = self._map(lambda c: self._periphery_chunk(state, c, config), chunks)
         i_col = np.concatenate([p[0] for p in parts])
         energy = {k: np.concatenate([p[1][k] for p in parts]) for k in parts[0][1]}
         settling = np.concatenate([p[2] for p in parts])
@@ -203,9 +198,12 @@ class SpiceEngine:
         # Balance the vectors over the parallel jobs, at most `chunk` per deck.
         per = min(self.chunk, -(-len(codes) // self.jobs))
         chunks = [codes[s:s + per] for s in range(0, len(codes), per)]
+        return np.concatenate(self._map(lambda c: self._run_chunk(state, c, config), chunks),
+                              axis=0)
+
+    def _map(self, fn, chunks: list) -> list:
+        """fn over the chunks: in order, as up to ``jobs`` parallel ngspice processes."""
         if len(chunks) == 1 or self.jobs == 1:
-            parts = [self._run_chunk(state, c, config) for c in chunks]
-        else:
-            with ThreadPoolExecutor(max_workers=min(self.jobs, len(chunks))) as pool:
-                parts = list(pool.map(lambda c: self._run_chunk(state, c, config), chunks))
-        return np.concatenate(parts, axis=0)
+            return [fn(c) for c in chunks]
+        with ThreadPoolExecutor(max_workers=min(self.jobs, len(chunks))) as pool:
+            return list(pool.map(fn, chunks))
