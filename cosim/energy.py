@@ -70,16 +70,12 @@ def analytic_energy(state, v_rows: np.ndarray, i_cols: np.ndarray, config) -> di
     sensing = VDD (I_bias + |I_col|) T per column, dac and adc as in the simulated
     path's models.
     """
-    from netlists.crossbar import RZ_EDGE_S
-
     sense = config.sense
     period = sense.period_s
-    # Integrating read-out drives the rows only during t_on; a TIA sees them all window.
-    t_rows = sense.t_on_s(RZ_EDGE_S) if sense.kind == "integrator" else period
     fields = state.read_fields()
     v_col = sense.virtual_ground_v(i_cols)[:, None, :]
     i_rows = state.cell.current(v_rows[:, :, None], fields, v_col).sum(axis=2)
-    array = np.sum(v_rows * i_rows, axis=1) * t_rows
+    array = np.sum(v_rows * i_rows, axis=1) * sense.t_rows_s
     sensing = sense.vdd_v * (sense.i_bias_a * state.phys_cols
                              + np.abs(i_cols).sum(axis=1)) * period
     return {"array": array, "sensing": sensing,
@@ -91,13 +87,10 @@ def neurosim_estimate(state, v_rows: np.ndarray, config) -> dict:
     """Average-case estimate in the style of analytic AIMC simulators (NeuroSim):
     array = rows x cols x mean(G) x mean(V^2) x t_rows, sensing = static bias only,
     DAC and ADC from the same models. No per-vector currents, no I-V curvature."""
-    from netlists.crossbar import RZ_EDGE_S
-
     sense = config.sense
-    t_rows = sense.t_on_s(RZ_EDGE_S) if sense.kind == "integrator" else sense.period_s
     g = state.conductance()
     k = len(v_rows)
-    array = g.size * g.mean() * np.mean(v_rows**2) * t_rows
+    array = g.size * g.mean() * np.mean(v_rows**2) * sense.t_rows_s
     return {"array": np.full(k, array),
             "sensing": np.full(k, sense.vdd_v * sense.i_bias_a * state.phys_cols
                                * sense.period_s),

@@ -102,8 +102,6 @@ def sense_probe(col: int) -> str:
 
 RESET_EDGE_S = 1e-12
 """Edge of the integrator's reset clock."""
-RZ_EDGE_S = 1e-10
-"""Edge of the return-to-zero row pulses in integrating read-out."""
 
 
 def sense_out_probe(col: int) -> str:

@@ -25,6 +25,8 @@ from device_models.spice_text import fmt
 from device_models.validation import check_choice, check_range
 
 R1_OHM = 1e6
+RZ_EDGE_S = 1e-10
+"""Edge of the return-to-zero row pulses that define an integrator's window."""
 
 
 @dataclass(frozen=True)
@@ -66,9 +68,16 @@ class SenseParams:
     def period_s(self) -> float:
         return self.t_reset_s + self.t_int_s
 
-    def t_on_s(self, edge_s: float) -> float:
+    @property
+    def t_on_s(self) -> float:
         """Equivalent full-amplitude time of a return-to-zero row pulse in the window."""
-        return self.t_int_s - 2 * edge_s
+        return self.t_int_s - 2 * RZ_EDGE_S
+
+    @property
+    def t_rows_s(self) -> float:
+        """How long the rows are driven per vector: the pulse (integrator), the whole
+        window (TIA)."""
+        return self.t_on_s if self.kind == "integrator" else self.period_s
 
     @property
     def transimpedance_ohm(self) -> float:
@@ -87,10 +96,10 @@ class SenseParams:
             per_amp = self.r_f_ohm / self.opamp_gain
         return self.offset_v + per_amp * i_col_a
 
-    def readout_a(self, i_col_a, edge_s: float):
+    def readout_a(self, i_col_a):
         """Current the sampled output stands for: (I - V_os / Z) A / (1 + A), where the
         output carries the offset through the transimpedance Z (R_f, or t_on / C)."""
-        z = self.t_on_s(edge_s) / self.c_int_f if self.kind == "integrator" else self.r_f_ohm
+        z = self.t_on_s / self.c_int_f if self.kind == "integrator" else self.r_f_ohm
         return (i_col_a - self.offset_v / z) * self.gain_factor
 
     @property

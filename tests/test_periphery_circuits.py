@@ -8,7 +8,6 @@ import pytest
 from cosim import ArrayConfig, ArrayState, ParamError
 from cosim.compare import CompareSpec, build_case, run_compare
 from cosim.engines import get_engine
-from netlists.crossbar import RZ_EDGE_S
 from netlists.periphery import AdcParams, DacParams
 from netlists.sensing import SenseParams, sized_for
 
@@ -28,7 +27,7 @@ def test_array_energy_with_integrator_matches_v2gt():
     x = rng.uniform(0, 1, (5, 8))
     res = get_engine("spice").run(state, x, config)
     v = res.v_row_v
-    expect = np.einsum("ki,ij,ki->k", v, g, v) * config.sense.t_on_s(RZ_EDGE_S)
+    expect = np.einsum("ki,ij,ki->k", v, g, v) * config.sense.t_on_s
     np.testing.assert_allclose(res.energy_j["array"], expect, rtol=0.02)
     assert res.energy_basis["array"] == "simulated"
     assert set(res.energy_j) == {"array", "sensing", "dac", "adc"}

@@ -60,8 +60,6 @@ class BehavioralEngine:
         if sense is None:
             return finish(self.name, state, config, i_col, v, t0, rng if self.noise else None)
         energy = analytic_energy(state, v, i_col, config)
-        from netlists.crossbar import RZ_EDGE_S
-
-        return finish(self.name, state, config, sense.readout_a(i_col, RZ_EDGE_S), v, t0,
+        return finish(self.name, state, config, sense.readout_a(i_col), v, t0,
                       rng if self.noise else None, energy_j=energy,
                       energy_basis={k: "analytic (NeuroSim-style)" for k in energy})

@@ -30,7 +30,6 @@ from device_models.cells import ResistorCell
 from device_models.validation import ParamError, check_choice, check_int, check_range
 from netlists.crossbar import (
     RESET_EDGE_S,
-    RZ_EDGE_S,
     CrossbarParams,
     crossbar,
     driver_probe,
@@ -39,6 +38,7 @@ from netlists.crossbar import (
     sense_supply_probe,
 )
 from netlists.periphery import dac_codes, dac_volts
+from netlists.sensing import RZ_EDGE_S
 
 BATCH_MODES = ("dc", "tran", "op")
 TRAN_OPTIONS = ("reltol=1e-5", "abstol=1e-13", "vntol=1e-8")
@@ -126,7 +126,7 @@ class SpiceEngine:
         v_out = np.stack([np.interp(t_sample, t, plot[sense_out_probe(j)])
                           for j in range(cols)], axis=1)
         if sp.kind == "integrator":  # charge of a row pulse of area V * t_on
-            i_col = -v_out * sp.c_int_f / sp.t_on_s(RZ_EDGE_S)
+            i_col = -v_out * sp.c_int_f / sp.t_on_s
         else:
             i_col = -v_out / sp.r_f_ohm
         p_array = sum(plot[f"v(in{i})"] * plot[driver_probe(i)] for i in range(rows))
