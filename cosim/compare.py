@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -146,8 +146,3 @@ def run_compare(spec: CompareSpec, engine_options: dict[str, dict] | None = None
                f"seconds_{a}": ref.seconds, f"seconds_{b}": cand.seconds}
     return metrics, ref, cand
 
-
-def spec_dict(spec: CompareSpec) -> dict:
-    d = asdict(spec)
-    d["engines"] = list(spec.engines)
-    return d

@@ -139,10 +139,9 @@ def drift_table(cell: FefetCell, levels: int = 16,
 
 def write_device_report(run_dir: Path, p: fe.FefetParams, seed: int,
                         scheme: PulseScheme) -> dict:
-    import matplotlib
+    from cosim.runio import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from cosim.runio import write_atomic, write_figure, write_json
 

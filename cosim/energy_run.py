@@ -55,10 +55,9 @@ def energy_command(spec: CompareSpec, sense_kind: str, results: Path) -> tuple[P
 
 
 def _bar_chart(run_dir: Path, rows: list[dict]) -> None:
-    import matplotlib
+    from cosim.runio import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
     x = np.arange(len(rows))

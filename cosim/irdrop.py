@@ -49,10 +49,9 @@ def run_irdrop(results_root: Path, sizes: tuple[int, ...] = SIZES,
         raise ParamError("sizes", sizes, "must be positive integers")
     if not ratios or min(ratios) <= 0:
         raise ParamError("ratios", ratios, "must be positive numbers")
-    import matplotlib
+    from cosim.runio import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     started = now_utc()
     run_dir = new_run_dir(results_root, "irdrop")

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from cosim.runio import write_atomic
+from cosim.runio import pyplot, write_atomic
 from cosim.sweep import load_run
 from device_models.validation import ParamError
 
@@ -70,15 +70,6 @@ class Report:
         return write_atomic(self.out_dir / "report.html", page)
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _artifacts(run_dir: Path, point_id: str) -> dict[str, np.ndarray]:
     f = run_dir / "points" / f"{point_id}.npz"
     if not f.exists():
@@ -98,7 +89,7 @@ def variation_report(run_dir: Path) -> Path:
     spec, table = load_run(run_dir)
     if spec.kind != "variation":
         raise ParamError("source", str(run_dir), f"is a {spec.kind} sweep, not a variation one")
-    plt = _plt()
+    plt = pyplot()
     rep = Report(f"Device-variation report: {spec.name}", run_dir)
     ok = table[table.status == "ok"].copy()
     failed = table[table.status != "ok"]
@@ -187,7 +178,7 @@ def compare_report(run_dir: Path) -> Path:
     spec, table = load_run(run_dir)
     if spec.kind != "compare":
         raise ParamError("source", str(run_dir), f"is a {spec.kind} sweep, not a compare one")
-    plt = _plt()
+    plt = pyplot()
     engines = spec.base.get("engines", ["ideal", "spice"])
     rep = Report(f"Engine comparison: {engines[1]} vs {engines[0]} ({spec.name})", run_dir)
     ok = table[table.status == "ok"]

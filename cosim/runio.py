@@ -57,6 +57,17 @@ def new_run_dir(root: str | Path, command: str) -> Path:
     raise FileExistsError(f"could not create a run directory under {root}")
 
 
+def pyplot() -> Any:
+    """matplotlib.pyplot on the file-only Agg backend (imported on first use: ``import
+    cosim`` stays light)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def write_figure(fig: Any, path: str | Path) -> Path:
     """Save a matplotlib figure atomically (format from the suffix)."""
     import io
