@@ -113,3 +113,19 @@ def test_every_mode_runs_small(mode):
         assert "exact_test_acc" in s
     if mode == "prune":
         assert [p["sparsity"] for p in s["curve"]] == [0.0, 0.5, 0.75]
+
+
+def test_drift_compensation_uses_the_calibration_reference():
+    rng = np.random.default_rng(6)
+    w = rng.normal(size=(12, 5))
+    x_cal = rng.uniform(0, 1, (40, 12))
+    hw = HardwareConfig(cell="fefet", engine="ideal", write_variation=False)
+    layer = AnalogLayer(w, hw, np.random.default_rng(0))
+    layer.calibrate(x_cal)
+    assert layer._compensation(0, 0, 0.0) == 1.0  # no drift: nothing to restore
+    year = layer._compensation(0, 0, 3.15576e7)
+    assert year != 1.0
+    x = rng.uniform(0, 1, (7, 12))  # factor from the calibration reads, not the batch
+    assert layer._compensation(0, 0, 3.15576e7) == year
+    np.testing.assert_array_equal(layer.forward(x, age_s=0.0, compensate=True),
+                                  layer.forward(x, age_s=0.0))
