@@ -97,8 +97,7 @@ class SpiceEngine:
                        t0: float) -> MVMResult:
         """Transient with the sensing circuits: sample each column at the end of its
         window, measure settling from the virtual-ground waveforms, integrate energy."""
-        chunks = [codes[s:s + self.chunk] for s in range(0, len(codes), self.chunk)]
-        parts = self._map(lambda c: self._periphery_chunk(state, c, config), chunks)
+        parts = self._map(lambda c: self._periphery_chunk(state, c, config), self._chunks(codes))
         i_col = np.concatenate([p[0] for p in parts])
         energy = {k: np.concatenate([p[1][k] for p in parts]) for k in parts[0][1]}
         settling = np.concatenate([p[2] for p in parts])
@@ -195,11 +194,13 @@ class SpiceEngine:
         return finish(self.name, state, config, i_col, dac_volts(codes, config.dac), t0)
 
     def _solve(self, state: ArrayState, codes: np.ndarray, config: ArrayConfig) -> np.ndarray:
-        # Balance the vectors over the parallel jobs, at most `chunk` per deck.
+        return np.concatenate(self._map(lambda c: self._run_chunk(state, c, config),
+                                        self._chunks(codes)), axis=0)
+
+    def _chunks(self, codes: np.ndarray) -> list[np.ndarray]:
+        """The vectors balanced over the parallel jobs, at most ``chunk`` per deck."""
         per = min(self.chunk, -(-len(codes) // self.jobs))
-        chunks = [codes[s:s + per] for s in range(0, len(codes), per)]
-        return np.concatenate(self._map(lambda c: self._run_chunk(state, c, config), chunks),
-                              axis=0)
+        return [codes[s:s + per] for s in range(0, len(codes), per)]
 
     def _map(self, fn, chunks: list) -> list:
         """fn over the chunks: in order, as up to ``jobs`` parallel ngspice processes."""
