@@ -127,6 +127,8 @@ def compare(
     noise: Annotated[bool, typer.Option(help="Read noise in the behavioral engine.")] = False,
     periphery: Annotated[str, typer.Option(help="none | integrator | tia (sensing circuit)")] = (
         "none"),
+    periphery_level: Annotated[str, typer.Option(
+        help="behavioral | transistor (CMOS op-amps in the spice deck)")] = "behavioral",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Run the same random array and inputs through two engines and report the gap."""
@@ -138,7 +140,8 @@ def compare(
                        differential=differential, engines=parse_engines(engines),
                        dac_bits=dac_bits, adc_bits=adc_bits, cell=cell, sparsity=sparsity,
                        noise=noise)
-    metrics, _, _ = run_compare(spec, sense=None if periphery == "none" else periphery)
+    metrics, _, _ = run_compare(spec, sense=None if periphery == "none" else periphery,
+                                level=periphery_level)
     if as_json:
         typer.echo(json.dumps(metrics))
         return
@@ -202,6 +205,9 @@ def energy(
     dac_bits: Annotated[int, typer.Option(help="Row DAC bits.")] = 6,
     adc_bits: Annotated[int, typer.Option(help="Column ADC bits.")] = 8,
     sense: Annotated[str, typer.Option(help="integrator | tia")] = "integrator",
+    level: Annotated[str, typer.Option(
+        help="behavioral | transistor (CMOS op-amps, their rail currents simulated)")] = (
+        "behavioral"),
     results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
         "results"),
 ) -> None:
@@ -211,11 +217,12 @@ def energy(
     from device_models.validation import check_choice
 
     check_choice("sense", sense, ("integrator", "tia"))
+    check_choice("level", level, ("behavioral", "transistor"))
     spec = CompareSpec(rows=rows, cols=cols, vectors=vectors, seed=seed, cell=cell,
                        dac_bits=dac_bits, adc_bits=adc_bits)
-    run_dir, summary = energy_command(spec, sense, results)
+    run_dir, summary = energy_command(spec, sense, results, level)
     typer.echo(f"{summary['rows']}x{summary['cols']} {cell}, {dac_bits}-bit DAC, "
-               f"{adc_bits}-bit ADC, {sense}, {summary['vectors']} vectors")
+               f"{adc_bits}-bit ADC, {sense} ({level}), {summary['vectors']} vectors")
     typer.echo(f"{'block':>8} {'sim J/MAC':>11} {'analytic':>11} {'NeuroSim':>11}  basis")
     for r in summary["blocks"]:
         typer.echo(f"{r['block']:>8} {r['simulated_J_per_MAC']:>11.3e} "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,7 +13,7 @@ from cosim.mapping import fit_mapping, interleave, weights_to_pairs
 from cosim.result import MVMResult
 from device_models.cells import Cell, FefetCell, ResistorCell, SparseFefetCell
 from device_models.resistor import ResistorParams
-from device_models.validation import ParamError, check_int, check_range
+from device_models.validation import ParamError, check_choice, check_int, check_range
 from netlists.periphery import AdcParams, DacParams
 
 
@@ -123,26 +124,80 @@ def compare_results(ref: MVMResult, cand: MVMResult, config: ArrayConfig) -> dic
     }
 
 
+def with_sensing(config: ArrayConfig, kind: str, level: str = "behavioral"
+                 ) -> tuple[ArrayConfig, dict]:
+    """Column sensing sized for the ADC's full scale. At transistor level the CMOS
+    op-amp is characterized in ngspice and its measured figures become the
+    behavioural stand-in's (returned as the second item; empty otherwise)."""
+    from netlists.sensing import sized_for
+
+    sense = sized_for(config.adc.i_fs_a, kind, level=level)
+    figures: dict = {}
+    if level == "transistor":
+        from cosim.opamp_bench import macro_model
+
+        sense, fig = macro_model(sense, config.adc.i_fs_a)
+        figures = dataclasses.asdict(fig)
+    return dataclasses.replace(config, sense=sense), figures
+
+
+def periphery_breakdown(state: ArrayState, x: np.ndarray, config: ArrayConfig,
+                        transistor: MVMResult) -> dict[str, float]:
+    """Where a transistor-level read-out differs from a near-ideal behavioural one,
+    and why: the behavioral engine with the nominal op-amp (gain 1e5, 5 GHz, no
+    offset or output resistance), then with one measured figure at a time, each
+    as max |change| in LSB; and the nominal and full stand-ins against the circuit."""
+    sense = config.sense
+    nominal = dataclasses.replace(sense, cmos=None, opamp_gain=1e5, gbw_hz=5e9,
+                                  r_out_ohm=0.0, offset_sys_v=0.0)
+    engine = get_engine("behavioral", noise=False)
+
+    def run(s) -> np.ndarray:
+        return engine.run(state, x, dataclasses.replace(config, sense=s)).i_out_a
+
+    base = run(nominal)
+    lsb = config.adc.lsb_a
+    one_at_a_time = {
+        "finite_gain": {"opamp_gain": sense.opamp_gain},
+        "offset": {"offset_sys_v": sense.offset_sys_v},
+        "bandwidth_settling": {"gbw_hz": sense.gbw_hz},
+        "output_resistance": {"r_out_ohm": sense.r_out_ohm},
+    }
+    out = {f"effect_{k}_lsb": float(np.abs(run(dataclasses.replace(nominal, **kw)) - base).max()
+                                     / lsb) for k, kw in one_at_a_time.items()}
+    out["nominal_behavioral_vs_transistor_max_err_lsb"] = float(
+        np.abs(transistor.i_out_a - base).max() / lsb)
+    return out
+
+
 def run_compare(spec: CompareSpec, engine_options: dict[str, dict] | None = None,
-                sense: str | None = None) -> tuple[dict, MVMResult, MVMResult]:
+                sense: str | None = None, level: str = "behavioral"
+                ) -> tuple[dict, MVMResult, MVMResult]:
     """Run both engines on the spec's case; return (metrics, reference, candidate).
-    ``sense`` (integrator | tia) adds column sensing sized for the ADC's full scale."""
+    ``sense`` (integrator | tia) adds column sensing sized for the ADC's full scale,
+    at ``level`` behavioral or transistor (the spice engine then simulates the CMOS
+    op-amps; the behavioral engine uses their measured figures)."""
+    check_choice("periphery_level", level, ("behavioral", "transistor"))
+    if level == "transistor" and sense is None:
+        raise ParamError("periphery_level", level, "needs a sensing circuit (integrator | tia)")
     opts = {"behavioral": {"noise": spec.noise, "seed": spec.seed}, **(engine_options or {})}
     state, config, x = build_case(spec)
+    figures: dict = {}
     if sense is not None:
-        import dataclasses
-
-        from netlists.sensing import sized_for
-
-        config = dataclasses.replace(config, sense=sized_for(config.adc.i_fs_a, sense))
+        config, figures = with_sensing(config, sense, level)
     a, b = spec.engines
     ref = get_engine(a, **opts.get(a, {})).run(state, x, config)
     cand = get_engine(b, **opts.get(b, {})).run(state, x, config)
     metrics = {"rows": spec.rows, "cols": spec.cols, "vectors": spec.vectors,
                "engines": f"{a},{b}", "seed": spec.seed, "differential": spec.differential,
                "r_wire_ohm": spec.r_wire_ohm, "cell": spec.cell, "sparsity": spec.sparsity,
-               "periphery": sense or "none",
+               "periphery": sense or "none", "periphery_level": level if sense else "none",
                **compare_results(ref, cand, config),
                f"seconds_{a}": ref.seconds, f"seconds_{b}": cand.seconds}
+    if figures:
+        metrics.update({f"opamp_{k}": v for k, v in figures.items()})
+        spice_result = cand if b == "spice" else ref if a == "spice" else None
+        if spice_result is not None:
+            metrics.update(periphery_breakdown(state, x, config, spice_result))
     return metrics, ref, cand
 

@@ -76,8 +76,8 @@ def analytic_energy(state, v_rows: np.ndarray, i_cols: np.ndarray, config) -> di
     v_col = sense.virtual_ground_v(i_cols)[:, None, :]
     i_rows = state.cell.current(v_rows[:, :, None], fields, v_col).sum(axis=2)
     array = np.sum(v_rows * i_rows, axis=1) * sense.t_rows_s
-    sensing = sense.vdd_v * (sense.i_bias_a * state.phys_cols
-                             + np.abs(i_cols).sum(axis=1)) * period
+    sensing = (sense.vdd_v * sense.i_bias_a * state.phys_cols
+               + sense.signal_supply_v * np.abs(i_cols).sum(axis=1)) * period
     return {"array": array, "sensing": sensing,
             "dac": dac_energy(v_rows, state.phys_cols, config.energy),
             "adc": adc_energy(len(v_rows), state.cols, config.adc.bits, config.energy)}

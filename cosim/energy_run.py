@@ -8,20 +8,20 @@ from pathlib import Path
 
 import numpy as np
 
-from cosim.compare import CompareSpec, build_case
+from cosim.compare import CompareSpec, build_case, with_sensing
 from cosim.energy import neurosim_estimate
 from cosim.engines import get_engine
 from cosim.manifest import now_utc, write_manifest
 from cosim.runio import new_run_dir, write_atomic, write_figure, write_json
-from netlists.sensing import sized_for
 
 BLOCKS = ("array", "sensing", "dac", "adc")
 
 
-def energy_command(spec: CompareSpec, sense_kind: str, results: Path) -> tuple[Path, dict]:
+def energy_command(spec: CompareSpec, sense_kind: str, results: Path,
+                   level: str = "behavioral") -> tuple[Path, dict]:
     started = now_utc()
     state, config, x = build_case(spec)
-    config = dataclasses.replace(config, sense=sized_for(config.adc.i_fs_a, sense_kind))
+    config, opamp = with_sensing(config, sense_kind, level)
     spice = get_engine("spice").run(state, x, config)
     analytic = get_engine("behavioral", noise=False).run(state, x, config)
     neuro = neurosim_estimate(state, spice.v_row_v, config)
@@ -39,7 +39,8 @@ def energy_command(spec: CompareSpec, sense_kind: str, results: Path) -> tuple[P
     err_lsb = float(np.abs(spice.i_out_a - analytic.i_out_a).max() / config.adc.lsb_a)
     summary = {"rows": state.rows, "cols": state.phys_cols, "vectors": len(x),
                "cell": spec.cell, "dac_bits": spec.dac_bits, "adc_bits": spec.adc_bits,
-               "sense": dataclasses.asdict(config.sense), "blocks": rows, "total": total,
+               "sense": dataclasses.asdict(config.sense), "level": level, "opamp": opamp,
+               "blocks": rows, "total": total,
                "settling_s_max": float(spice.settling_s.max()),
                "settling_s_mean": float(spice.settling_s.mean()),
                "behavioral_vs_spice_max_err_lsb": err_lsb, "seconds_spice": spice.seconds}
@@ -49,7 +50,8 @@ def energy_command(spec: CompareSpec, sense_kind: str, results: Path) -> tuple[P
     write_atomic(run_dir / "energy.csv", pd.DataFrame(rows).to_csv(index=False))
     write_json(run_dir / "energy.json", summary)
     _bar_chart(run_dir, rows)
-    write_manifest(run_dir, "energy", {"spec": dataclasses.asdict(spec), "sense": sense_kind},
+    write_manifest(run_dir, "energy", {"spec": dataclasses.asdict(spec), "sense": sense_kind,
+                                       "level": level},
                    spec.seed, started)
     return run_dir, summary
 

@@ -109,7 +109,12 @@ def sense_out_probe(col: int) -> str:
 
 
 def sense_supply_probe(col: int) -> str:
+    """Behavioural op-amp: the current its output delivers."""
     return f"i(v.xs{col}.vo)"
+
+
+RAIL_PROBES = ("i(vsp)", "i(vsn)")
+"""Transistor-level sensing: currents into the + terminals of the upper and lower rail."""
 
 
 def driver_probe(row: int) -> str:
@@ -141,7 +146,7 @@ def crossbar(p: CrossbarParams) -> Netlist:
     for i in range(rows):
         if rz:  # integrating read-out: rows are driven only inside the integration window
             out.append(spice_dac_rz(f"dac{i}", f"d{i}", codes[:, i], p.dac, p.t_step_s,
-                                    p.sense.t_reset_s, p.t_edge_s))
+                                    p.sense.t_reset_s, p.t_edge_s, p.sense.t_settle_s))
         elif p.analysis == "tran":
             out.append(spice_dac_pwl(f"dac{i}", f"d{i}", codes[:, i], p.dac,
                                      p.t_step_s, p.t_edge_s))
@@ -182,15 +187,21 @@ def crossbar(p: CrossbarParams) -> Netlist:
                    f"{fmt(sp.t_int_s - 2 * e)} {fmt(sp.period_s)})\n"
                    if sp.kind == "integrator" else "Vrst rst 0 0\n")
         name = sensing.subckt_name(sp)
+        rails = ""
+        if sp.cmos is not None:
+            half = fmt(sp.vdd_v / 2)
+            out.append(f"Vsp svdd 0 {half}\nVsn svss 0 -{half}\n")
+            rails = " svdd svss"
         for j in range(cols):
-            out.append(f"Vs{j} o{j} sc{j} 0\nXs{j} sc{j} so{j} rst {name}\n")
+            out.append(f"Vs{j} o{j} sc{j} 0\nXs{j} sc{j} so{j} rst{rails} {name}\n")
 
     probes = (tuple(sense_probe(j) for j in range(cols))
               + tuple(driver_probe(i) for i in range(rows)))
     if p.sense is not None:
         probes += (tuple(f"v(in{i})" for i in range(rows)) + tuple(f"v(o{j})" for j in range(cols))
                    + tuple(sense_out_probe(j) for j in range(cols))
-                   + tuple(sense_supply_probe(j) for j in range(cols)))
+                   + (RAIL_PROBES if p.sense.cmos is not None
+                      else tuple(sense_supply_probe(j) for j in range(cols))))
     out.append(".options noacct\n")
     for opt in p.options:
         out.append(f".options {opt}\n")
@@ -201,7 +212,10 @@ def crossbar(p: CrossbarParams) -> Netlist:
     elif p.analysis == "tran":
         t_stop = k * p.t_step_s
         # With sensing, 200 steps a window resolve the integration and the settling.
-        div, uic = (200, " uic") if p.sense is not None else (20, "")
+        # The behavioural read-out starts from rest (uic); transistor-level op-amps need
+        # their bias point first.
+        div, uic = ((200, " uic" if p.sense.cmos is None else "") if p.sense is not None
+                    else (20, ""))
         out.append(f".tran {fmt(p.t_step_s / div)} {fmt(t_stop)} 0 {fmt(p.t_step_s / div)}"
                    f"{uic}\n")
         points = -1  # variable; the reader samples at step ends

@@ -199,14 +199,15 @@ def spice_dac_pwl(name: str, node: str, codes: np.ndarray, p: DacParams,
 
 
 def spice_dac_rz(name: str, node: str, codes: np.ndarray, p: DacParams, period_s: float,
-                 t_start_s: float, edge_s: float) -> str:
+                 t_start_s: float, edge_s: float, t_tail_s: float = 0.0) -> str:
     """SPICE face, return-to-zero: each vector is a pulse inside its window,
     0 V until ``t_start_s``, up over ``edge_s``, held, down over ``edge_s``, ending
-    ``edge_s`` before the window closes. The pulse's area is v (period - t_start - 2 edge)."""
+    ``edge_s + t_tail_s`` before the window closes. The pulse's area is
+    v (period - t_start - 2 edge - t_tail)."""
     pts = ["0 0"]
     for k, volt in enumerate(dac_volts(np.asarray(codes, dtype=np.int64), p)):
         t0 = k * period_s + t_start_s
-        t1 = (k + 1) * period_s - 2 * edge_s
+        t1 = (k + 1) * period_s - 2 * edge_s - t_tail_s
         v = fmt(volt)
         pts.append(f"{fmt(t0)} 0 {fmt(t0 + edge_s)} {v} {fmt(t1)} {v} {fmt(t1 + edge_s)} 0")
     return f"V{name} {node} 0 PWL({' '.join(pts)})\n"

@@ -29,6 +29,7 @@ from cosim.result import MVMResult
 from device_models.cells import ResistorCell
 from device_models.validation import ParamError, check_choice, check_int, check_range
 from netlists.crossbar import (
+    RAIL_PROBES,
     RESET_EDGE_S,
     CrossbarParams,
     crossbar,
@@ -104,8 +105,11 @@ class SpiceEngine:
         v = dac_volts(codes, config.dac)
         energy["dac"] = dac_energy(v, state.phys_cols, config.energy)
         energy["adc"] = adc_energy(len(codes), state.cols, config.adc.bits, config.energy)
+        basis = dict(BASIS)
+        if config.sense.cmos is not None:
+            basis["sensing"] = "simulated: transistor-level op-amps, rail currents"
         return finish(self.name, state, config, i_col, v, t0, energy_j=energy,
-                      settling_s=settling, energy_basis=dict(BASIS))
+                      settling_s=settling, energy_basis=basis)
 
     def _periphery_chunk(self, state: ArrayState, codes: np.ndarray, config: ArrayConfig):
         sp = config.sense
@@ -130,27 +134,36 @@ class SpiceEngine:
             i_col = -v_out / sp.r_f_ohm
         p_array = sum(plot[f"v(in{i})"] * plot[driver_probe(i)] for i in range(rows))
         p_array = p_array - sum(plot[f"v(o{j})"] * plot[sense_probe(j)] for j in range(cols))
-        i_supply = sum(np.abs(plot[sense_supply_probe(j)]) for j in range(cols))
-        p_sense = sp.vdd_v * (sp.i_bias_a * cols + i_supply)
+        if sp.cmos is None:  # class-A model of the behavioural op-amp's supply
+            i_supply = sum(np.abs(plot[sense_supply_probe(j)]) for j in range(cols))
+            p_sense = sp.vdd_v * sp.i_bias_a * cols + sp.signal_supply_v * i_supply
+        else:  # what the rails at +-vdd/2 deliver to the transistor-level op-amps
+            p_sense = sp.vdd_v / 2 * (plot[RAIL_PROBES[1]] - plot[RAIL_PROBES[0]])
         energy = {"array": window_integrals(t, p_array, period, k),
                   "sensing": window_integrals(t, p_sense, period, k)}
         # Settling: last time a virtual-ground node is farther than SETTLE_TOL_V from its
-        # settled value, counted from the input step. Integrator: the step is the row
-        # pulse's start and the settled value the one at the pulse's end; TIA: the
-        # window's start and the value at the sampling instant.
+        # settled value, counted from the step that disturbs it. Integrator: from the
+        # row pulse's start to its end, and from its end to the sampling instant (the
+        # op-amp recovering the error it held); TIA: from the window's start to the
+        # sampling instant.
+        n_idx = np.arange(k)
         if sp.kind == "integrator":
-            start, t_ref = sp.t_reset_s, (np.arange(k) + 1) * period - 2 * RZ_EDGE_S
+            pulse_end = (n_idx + 1) * period - 2 * RZ_EDGE_S - sp.t_settle_s
+            phases = [(n_idx * period + sp.t_reset_s, pulse_end)]
+            if sp.t_settle_s > 0:
+                phases.append((pulse_end + RZ_EDGE_S, t_sample))
         else:
-            start, t_ref = 0.0, t_sample
+            phases = [(n_idx * period, t_sample)]
         settling = np.zeros(k)
         for j in range(cols):
             vo = plot[f"v(o{j})"]
-            final = np.interp(t_ref, t, vo)
-            for n in range(k):
-                m = (t >= n * period + start) & (t <= t_ref[n])
-                off = np.abs(vo[m] - final[n]) > SETTLE_TOL_V
-                if off.any():
-                    settling[n] = max(settling[n], t[m][off][-1] - n * period - start)
+            for begin, end in phases:
+                final = np.interp(end, t, vo)
+                for n in range(k):
+                    m = (t >= begin[n]) & (t <= end[n])
+                    off = np.abs(vo[m] - final[n]) > SETTLE_TOL_V
+                    if off.any():
+                        settling[n] = max(settling[n], t[m][off][-1] - begin[n])
         return i_col, energy, settling
 
     def _run_chunk(self, state: ArrayState, codes: np.ndarray, config: ArrayConfig) -> np.ndarray:
