@@ -55,6 +55,9 @@ Vectors = Annotated[int, typer.Option(help="Number of random input vectors K.")]
 Seed = Annotated[int, typer.Option(help="Seed of the numpy Generator.")]
 RWire = Annotated[float, typer.Option("--r-wire", help="Wire resistance per cell pitch (ohm).")]
 Diff = Annotated[bool, typer.Option(help="Signed weights on (G+, G-) column pairs.")]
+AdcPercentile = Annotated[float, typer.Option(
+    help="ADC range: 100 = max possible current; below = that percentile of |output| on "
+         "calibration inputs.")]
 
 
 @app.command()
@@ -129,6 +132,7 @@ def compare(
         "none"),
     periphery_level: Annotated[str, typer.Option(
         help="behavioral | transistor (CMOS op-amps in the spice deck)")] = "behavioral",
+    adc_percentile: AdcPercentile = 100.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Run the same random array and inputs through two engines and report the gap."""
@@ -139,7 +143,7 @@ def compare(
     spec = CompareSpec(rows=rows, cols=cols, vectors=vectors, seed=seed, r_wire_ohm=r_wire,
                        differential=differential, engines=parse_engines(engines),
                        dac_bits=dac_bits, adc_bits=adc_bits, cell=cell, sparsity=sparsity,
-                       noise=noise)
+                       noise=noise, adc_percentile=adc_percentile)
     metrics, _, _ = run_compare(spec, sense=None if periphery == "none" else periphery,
                                 level=periphery_level)
     if as_json:
@@ -208,19 +212,33 @@ def energy(
     level: Annotated[str, typer.Option(
         help="behavioral | transistor (CMOS op-amps, their rail currents simulated)")] = (
         "behavioral"),
+    adc_arch: Annotated[str, typer.Option(help="flash | sar")] = "flash",
+    adc_percentile: AdcPercentile = 100.0,
+    cols_per_adc: Annotated[int, typer.Option(help="Columns sharing one ADC (mux).")] = 1,
+    adc_energy: Annotated[str, typer.Option(
+        help="walden (FoM x 2^bits) | comparator (decisions x simulated comparator)")] = (
+        "walden"),
     results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
         "results"),
 ) -> None:
     """Energy per MAC by block from a transient of the array with its periphery."""
     from cosim.compare import CompareSpec
-    from cosim.energy_run import energy_command
+    from cosim.energy_run import AdcChoice, energy_command
     from device_models.validation import check_choice
 
     check_choice("sense", sense, ("integrator", "tia"))
     check_choice("level", level, ("behavioral", "transistor"))
     spec = CompareSpec(rows=rows, cols=cols, vectors=vectors, seed=seed, cell=cell,
-                       dac_bits=dac_bits, adc_bits=adc_bits)
-    run_dir, summary = energy_command(spec, sense, results, level)
+                       dac_bits=dac_bits, adc_bits=adc_bits, adc_percentile=adc_percentile)
+    from cosim.energy import ADC_MODELS
+    from device_models.validation import check_int
+    from netlists.periphery import ADC_ARCHS
+
+    check_choice("adc_arch", adc_arch, ADC_ARCHS)
+    check_choice("adc_energy", adc_energy, ADC_MODELS)
+    check_int("cols_per_adc", cols_per_adc, 1, 4096)
+    run_dir, summary = energy_command(spec, sense, results, level,
+                                      AdcChoice(adc_arch, cols_per_adc, adc_energy))
     typer.echo(f"{summary['rows']}x{summary['cols']} {cell}, {dac_bits}-bit DAC, "
                f"{adc_bits}-bit ADC, {sense} ({level}), {summary['vectors']} vectors")
     typer.echo(f"{'block':>8} {'sim J/MAC':>11} {'analytic':>11} {'NeuroSim':>11}  basis")
@@ -235,6 +253,9 @@ def energy(
                f"mean {summary['settling_s_mean']:.3e} s")
     typer.echo(f"behavioral vs spice with periphery: "
                f"{summary['behavioral_vs_spice_max_err_lsb']:.3g} LSB max")
+    typer.echo(f"ADC: {summary['converters']} x {adc_bits}-bit {adc_arch}, {cols_per_adc} "
+               f"column(s) each: {summary['adc_time_per_vector_s'] * 1e9:.3g} ns per vector "
+               f"(sensing window {summary['sense_period_s'] * 1e9:.3g} ns)")
     typer.echo(f"results: {run_dir}")
 
 

@@ -49,6 +49,9 @@ class CompareSpec:
     """Fraction of weights pruned (sparse_fefet cells only)."""
     noise: bool = False
     """Read noise in the behavioral engine (off: compare the models, not a noise draw)."""
+    adc_percentile: float = 100.0
+    """ADC range: 100 = the largest current the array can produce (max); below 100 =
+    that percentile of |output| over a calibration draw of inputs (clips the tail)."""
 
     def __post_init__(self) -> None:
         check_int("rows", self.rows, 1, 4096)
@@ -66,6 +69,7 @@ class CompareSpec:
         check_range("sparsity", self.sparsity, 0.0, 1.0, hi_open=True)
         if self.sparsity > 0 and self.cell != "sparse_fefet":
             raise ParamError("sparsity", self.sparsity, "needs cell=sparse_fefet (0 otherwise)")
+        check_range("adc_percentile", self.adc_percentile, 50.0, 100.0)
         ResistorParams(self.g_min_s, self.g_max_s)  # validates the range
         DacParams(self.dac_bits, self.dac_v_fs_v)
         AdcParams(self.adc_bits)
@@ -106,9 +110,16 @@ def build_case(spec: CompareSpec) -> tuple[ArrayState, ArrayConfig, np.ndarray]:
         fields = SparseFefetCell.prune(fields, keep)
     state = ArrayState(fields, cell, spec.differential)
     dac = DacParams(spec.dac_bits, spec.dac_v_fs_v)
-    adc = AdcParams(spec.adc_bits, full_scale_current(state, dac), signed=spec.differential)
+    x = spanning_inputs(rng, spec.vectors, spec.rows)
+    i_fs = full_scale_current(state, dac)
+    if spec.adc_percentile < 100:  # calibrated on a separate draw, never the test inputs
+        calib = spanning_inputs(rng, max(spec.vectors, 200), spec.rows)
+        probe = ArrayConfig(dac, AdcParams(spec.adc_bits, i_fs, signed=spec.differential))
+        out = get_engine("ideal").run(state, calib, probe).i_out_a
+        i_fs = float(np.percentile(np.abs(out), spec.adc_percentile)) or i_fs
+    adc = AdcParams(spec.adc_bits, i_fs, signed=spec.differential)
     config = ArrayConfig(dac, adc, spec.r_wire_ohm, spec.r_wire_ohm)
-    return state, config, spanning_inputs(rng, spec.vectors, spec.rows)
+    return state, config, x
 
 
 def compare_results(ref: MVMResult, cand: MVMResult, config: ArrayConfig) -> dict[str, float]:

@@ -8,8 +8,12 @@ documented figures of merit where a block is behavioural.
 - dac     (behavioural, line charging): each row driver charges its line
            capacitance C_row = columns * c_line_per_cell to the new level:
            C_row * V_new * |V_new - V_old| per vector.
-- adc     (behavioural, Walden FoM): FoM * 2^bits per conversion, one conversion
-           per output column per vector.
+- adc     (behavioural), one conversion per output column per vector, either
+           ``walden``: FoM * 2^bits per conversion, or
+           ``comparator``: comparator decisions per conversion (2^b - 1 flash, b SAR)
+           x the energy per decision of the transistor-level StrongARM comparator
+           (simulated by cosim.comparator_bench), plus for SAR the capacitor DAC's
+           conventional-switching average, 1.33 x 2^b C_u V_ref^2.
 """
 
 from __future__ import annotations
@@ -18,10 +22,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from device_models.validation import check_range
+from device_models.validation import check_choice, check_range
 
 BASIS = {"array": "simulated", "sensing": "simulated currents, class-A supply model",
          "dac": "model: line charging C_row V dV", "adc": "model: Walden FoM x 2^bits"}
+ADC_MODELS = ("walden", "comparator")
+COMPARATOR_ENERGY_J = 286e-15
+"""Energy per decision of the default StrongARM comparator (1.8 V, 5 fF loads), as
+cosim.comparator_bench measures it (a test keeps the two within 5 %)."""
+SAR_SWITCHING = 1.33
+"""Average CDAC energy of conventional SAR switching, in units of 2^b C_u V_ref^2."""
 
 
 @dataclass(frozen=True)
@@ -31,10 +41,30 @@ class EnergyParams:
     adc_fom_j_per_step: float = 20e-15
     """Walden figure of merit of the column ADC (J per conversion step); SAR ADCs in
     the 2010s-2020s survey range 1-50 fJ/step at MS/s-GS/s."""
+    adc_model: str = "walden"
+    """walden | comparator (decisions x simulated comparator energy)."""
+    comparator_energy_j: float = COMPARATOR_ENERGY_J
+    """Energy per comparator decision (J)."""
+    cdac_unit_f: float = 1e-15
+    """SAR capacitor-DAC unit capacitor (F)."""
+    v_ref_v: float = 0.5
+    """ADC reference (input full scale) voltage (V)."""
+    t_clk_s: float = 2e-9
+    """ADC clock period (s): one decision (flash) or one bit (SAR) per clock."""
 
     def __post_init__(self) -> None:
         check_range("energy.c_line_per_cell_f", self.c_line_per_cell_f, 0.0, 1e-9)
         check_range("energy.adc_fom_j_per_step", self.adc_fom_j_per_step, 0.0, 1e-9)
+        check_choice("energy.adc_model", self.adc_model, ADC_MODELS)
+        check_range("energy.comparator_energy_j", self.comparator_energy_j, 0.0, 1e-9)
+        check_range("energy.cdac_unit_f", self.cdac_unit_f, 0.0, 1e-9)
+        check_range("energy.v_ref_v", self.v_ref_v, 0.0, 10.0)
+        check_range("energy.t_clk_s", self.t_clk_s, 1e-12, 1e-3)
+
+    def adc_basis(self) -> str:
+        if self.adc_model == "walden":
+            return BASIS["adc"]
+        return "model: decisions x simulated comparator energy (+ SAR CDAC)"
 
 
 def window_integrals(t: np.ndarray, power: np.ndarray, period_s: float, k: int) -> np.ndarray:
@@ -58,8 +88,22 @@ def dac_energy(v_rows: np.ndarray, phys_cols: int, e: EnergyParams) -> np.ndarra
     return c_row * np.sum(np.abs(v_rows) * np.abs(v_rows - prev), axis=1)
 
 
-def adc_energy(k: int, cols: int, bits: int, e: EnergyParams) -> np.ndarray:
-    return np.full(k, cols * e.adc_fom_j_per_step * 2.0**bits)
+def adc_energy(k: int, cols: int, adc, e: EnergyParams) -> np.ndarray:
+    """(K,) energy of ``cols`` conversions per vector (mux sharing moves conversions
+    between converters, not their number)."""
+    if e.adc_model == "walden":
+        per = e.adc_fom_j_per_step * 2.0**adc.bits
+    else:
+        per = adc.decisions_per_conversion * e.comparator_energy_j
+        if adc.arch == "sar":
+            per += SAR_SWITCHING * 2.0**adc.bits * e.cdac_unit_f * e.v_ref_v**2
+    return np.full(k, cols * per)
+
+
+def adc_time_s(cols: int, adc, e: EnergyParams) -> float:
+    """Time the converters need per vector: cols_per_adc conversions in sequence on
+    each converter, each ``clocks_per_conversion`` clocks."""
+    return min(adc.cols_per_adc, cols) * adc.clocks_per_conversion * e.t_clk_s
 
 
 def analytic_energy(state, v_rows: np.ndarray, i_cols: np.ndarray, config) -> dict:
@@ -80,7 +124,7 @@ def analytic_energy(state, v_rows: np.ndarray, i_cols: np.ndarray, config) -> di
                + sense.signal_supply_v * np.abs(i_cols).sum(axis=1)) * period
     return {"array": array, "sensing": sensing,
             "dac": dac_energy(v_rows, state.phys_cols, config.energy),
-            "adc": adc_energy(len(v_rows), state.cols, config.adc.bits, config.energy)}
+            "adc": adc_energy(len(v_rows), state.cols, config.adc, config.energy)}
 
 
 def neurosim_estimate(state, v_rows: np.ndarray, config) -> dict:
@@ -95,4 +139,4 @@ def neurosim_estimate(state, v_rows: np.ndarray, config) -> dict:
             "sensing": np.full(k, sense.vdd_v * sense.i_bias_a * state.phys_cols
                                * sense.period_s),
             "dac": np.full(k, dac_energy(v_rows, state.phys_cols, config.energy).mean()),
-            "adc": adc_energy(k, state.cols, config.adc.bits, config.energy)}
+            "adc": adc_energy(k, state.cols, config.adc, config.energy)}

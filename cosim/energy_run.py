@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from cosim.compare import CompareSpec, build_case, with_sensing
-from cosim.energy import neurosim_estimate
+from cosim.energy import adc_time_s, neurosim_estimate
 from cosim.engines import get_engine
 from cosim.manifest import now_utc, write_manifest
 from cosim.runio import new_run_dir, write_atomic, write_figure, write_json
@@ -17,11 +17,36 @@ from cosim.runio import new_run_dir, write_atomic, write_figure, write_json
 BLOCKS = ("array", "sensing", "dac", "adc")
 
 
+@dataclasses.dataclass(frozen=True)
+class AdcChoice:
+    arch: str = "flash"
+    """flash | sar."""
+    cols_per_adc: int = 1
+    """Columns multiplexed onto one converter."""
+    energy_model: str = "walden"
+    """walden | comparator (decisions x the transistor-level comparator's energy,
+    measured in ngspice for this run)."""
+
+
 def energy_command(spec: CompareSpec, sense_kind: str, results: Path,
-                   level: str = "behavioral") -> tuple[Path, dict]:
+                   level: str = "behavioral", adc: AdcChoice | None = None
+                   ) -> tuple[Path, dict]:
     started = now_utc()
+    adc = adc or AdcChoice()
     state, config, x = build_case(spec)
     config, opamp = with_sensing(config, sense_kind, level)
+    comparator: dict = {}
+    energy = dataclasses.replace(config.energy, adc_model=adc.energy_model)
+    if adc.energy_model == "comparator":
+        from cosim.comparator_bench import characterize
+        from netlists.comparator_cmos import StrongArmParams
+
+        fig = characterize(StrongArmParams())
+        comparator = dataclasses.asdict(fig)
+        energy = dataclasses.replace(energy, comparator_energy_j=fig.energy_per_decision_j)
+    config = dataclasses.replace(
+        config, energy=energy,
+        adc=dataclasses.replace(config.adc, arch=adc.arch, cols_per_adc=adc.cols_per_adc))
     spice = get_engine("spice").run(state, x, config)
     analytic = get_engine("behavioral", noise=False).run(state, x, config)
     neuro = neurosim_estimate(state, spice.v_row_v, config)
@@ -40,6 +65,10 @@ def energy_command(spec: CompareSpec, sense_kind: str, results: Path,
     summary = {"rows": state.rows, "cols": state.phys_cols, "vectors": len(x),
                "cell": spec.cell, "dac_bits": spec.dac_bits, "adc_bits": spec.adc_bits,
                "sense": dataclasses.asdict(config.sense), "level": level, "opamp": opamp,
+               "adc": dataclasses.asdict(adc), "comparator": comparator,
+               "converters": config.adc.converters(state.cols),
+               "adc_time_per_vector_s": adc_time_s(state.cols, config.adc, config.energy),
+               "sense_period_s": config.sense.period_s,
                "blocks": rows, "total": total,
                "settling_s_max": float(spice.settling_s.max()),
                "settling_s_mean": float(spice.settling_s.mean()),
@@ -51,7 +80,7 @@ def energy_command(spec: CompareSpec, sense_kind: str, results: Path,
     write_json(run_dir / "energy.json", summary)
     _bar_chart(run_dir, rows)
     write_manifest(run_dir, "energy", {"spec": dataclasses.asdict(spec), "sense": sense_kind,
-                                       "level": level},
+                                       "level": level, "adc": dataclasses.asdict(adc)},
                    spec.seed, started)
     return run_dir, summary
 

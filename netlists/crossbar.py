@@ -152,7 +152,10 @@ def crossbar(p: CrossbarParams) -> Netlist:
                                      p.t_step_s, p.t_edge_s))
         else:
             out.append(spice_dac_lookup(f"dac{i}", f"d{i}", INDEX_NODE, codes[:, i], p.dac))
-        out.append(f"Vd{i} d{i} in{i} 0\n")
+        if p.dac.r_out_ohm > 0:  # the driver's output resistance, then its current meter
+            out.append(f"Rdo{i} d{i} dm{i} {fmt(p.dac.r_out_ohm)}\nVd{i} dm{i} in{i} 0\n")
+        else:
+            out.append(f"Vd{i} d{i} in{i} 0\n")
 
     if row_wired:
         rw = fmt(p.r_row_wire_ohm)

@@ -10,8 +10,17 @@ Non-idealities (all zero by default, which keeps the ideal path bit-exact):
 - DAC: offset (V), gain error (fraction), INL as a bow of peak ``inl_lsb``
   (0 at both ends, 4 u (1 - u) across the codes).
 - ADC: the code transitions move: offset (LSB), bow INL (peak LSB), DNL drawn
-  once from ``dnl_seed`` (sigma LSB, widths renormalised so the span stays),
-  and thermal noise added to each conversion's input (sigma LSB).
+  once per converter from ``dnl_seed`` and thermal noise added to each
+  conversion's input (sigma LSB). The DNL's shape follows the architecture:
+  flash: every transition has its own comparator, so code widths vary
+  independently (sigma ``dnl_sigma_lsb``, renormalised so the span stays);
+  SAR: transitions are sums of binary-weighted capacitors made of unit
+  capacitors with mismatch ``dnl_sigma_lsb`` (LSB per unit), so the errors pile
+  up at the major carries (the MSB transition's DNL has sigma ~ sqrt(2^bits)
+  units).
+- Column sharing: ``cols_per_adc`` columns share one converter through a mux;
+  columns on the same converter share its DNL draw, and each converter runs
+  ``cols_per_adc`` conversions per vector.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from device_models.validation import check_int, check_range
+from device_models.validation import ParamError, check_choice, check_int, check_range
 from netlists.netlist import fmt
 
 
@@ -38,9 +47,17 @@ class DacParams:
     """Relative gain error of the full scale (0.01 = +1 %)."""
     inl_lsb: float = 0.0
     """Peak of a bow-shaped integral non-linearity (LSB)."""
+    r_out_ohm: float = 0.0
+    """Output resistance of each row driver (ohm): the row sags by I_row R_out."""
+    bit_serial: bool = False
+    """Apply the input one bit-plane per cycle (each row driver 0 or v_fs), convert
+    every plane with the ADC, shift-add the codes digitally (unsigned inputs)."""
 
     def __post_init__(self) -> None:
         check_int("dac.bits", self.bits, 2 if self.signed else 1, 16)
+        check_range("dac.r_out_ohm", self.r_out_ohm, 0.0, 1e6)
+        if self.bit_serial and self.signed:
+            raise ParamError("dac.bit_serial", True, "needs unsigned inputs (signed=False)")
         check_range("dac.v_fs_v", self.v_fs_v, 0.0, 10.0, lo_open=True)
         check_range("dac.offset_v", self.offset_v, -1.0, 1.0)
         check_range("dac.gain_error", self.gain_error, -0.5, 0.5)
@@ -81,9 +98,15 @@ class AdcParams:
     """Seed of the DNL draw (a converter's fixed mismatch)."""
     noise_lsb: float = 0.0
     """Input-referred thermal noise per conversion (LSB, 1 sigma)."""
+    arch: str = "flash"
+    """flash | sar: the shape of the DNL, decisions and time per conversion."""
+    cols_per_adc: int = 1
+    """Columns multiplexed onto one converter."""
 
     def __post_init__(self) -> None:
         check_int("adc.bits", self.bits, 2 if self.signed else 1, 24)
+        check_choice("adc.arch", self.arch, ADC_ARCHS)
+        check_int("adc.cols_per_adc", self.cols_per_adc, 1, 4096)
         check_range("adc.i_fs_a", self.i_fs_a, 0.0, 1.0, lo_open=True)
         check_range("adc.offset_lsb", self.offset_lsb, -1e3, 1e3)
         check_range("adc.inl_lsb", self.inl_lsb, -1e3, 1e3)
@@ -107,6 +130,23 @@ class AdcParams:
     def lsb_a(self) -> float:
         return self.i_fs_a / self.max_code
 
+    @property
+    def decisions_per_conversion(self) -> int:
+        """Comparator decisions per conversion: 2^b - 1 in parallel (flash), b in
+        sequence (SAR)."""
+        return 2**self.bits - 1 if self.arch == "flash" else self.bits
+
+    @property
+    def clocks_per_conversion(self) -> int:
+        return 1 if self.arch == "flash" else self.bits
+
+    def converters(self, cols: int) -> int:
+        """Converters an array of ``cols`` output columns needs."""
+        return -(-cols // self.cols_per_adc)
+
+
+ADC_ARCHS = ("flash", "sar")
+
 
 def dac_codes(x: np.ndarray, p: DacParams) -> np.ndarray:
     """Normalised inputs (clipped to the DAC's range) -> integer codes."""
@@ -128,30 +168,57 @@ def dac_volts(codes: np.ndarray, p: DacParams) -> np.ndarray:
             + p.inl_lsb * p.lsb_v * _bow(codes, p.min_code, p.max_code))
 
 
-def adc_transitions(p: AdcParams) -> np.ndarray:
-    """Input levels (in LSB) where code c-1 turns into c, for c = min_code+1..max_code."""
+def _mismatch_rng(p: AdcParams, converter: int) -> np.random.Generator:
+    seed = p.dnl_seed if converter == 0 else np.random.SeedSequence([p.dnl_seed, converter])
+    return np.random.default_rng(seed)
+
+
+def adc_transitions(p: AdcParams, converter: int = 0) -> np.ndarray:
+    """Input levels (in LSB) where code c-1 turns into c, for c = min_code+1..max_code,
+    of converter number ``converter`` (each has its own mismatch draw)."""
     c = np.arange(p.min_code + 1, p.max_code + 1)
     ideal = c - 0.5
     if p.static_ideal:
         return ideal
-    widths = np.ones(len(c) - 1)
-    if p.dnl_sigma_lsb > 0:
-        d = np.random.default_rng(p.dnl_seed).normal(0.0, p.dnl_sigma_lsb, len(widths))
-        widths = widths + d - d.mean()  # the span between first and last transition stays
-    t = ideal[0] + np.concatenate([[0.0], np.cumsum(widths)])
+    if p.dnl_sigma_lsb > 0 and p.arch == "sar":
+        # capacitor k = 2^k units, each unit off by N(0, sigma): weights in LSB
+        n_bits = p.bits
+        err = _mismatch_rng(p, converter).normal(0.0, p.dnl_sigma_lsb * np.sqrt(2.0**np.arange(
+            n_bits)))
+        w = 2.0**np.arange(n_bits) + err
+        w *= (2.0**n_bits - 1) / w.sum()  # the full span stays
+        u = c - p.min_code  # unsigned code 1..2^b-1 of each transition
+        level = ((u[:, None] >> np.arange(n_bits)) & 1) @ w
+        t = ideal[0] + level - level[0]
+    else:
+        widths = np.ones(len(c) - 1)
+        if p.dnl_sigma_lsb > 0:
+            d = _mismatch_rng(p, converter).normal(0.0, p.dnl_sigma_lsb, len(widths))
+            widths = widths + d - d.mean()  # the span between first and last transition stays
+        t = ideal[0] + np.concatenate([[0.0], np.cumsum(widths)])
     return t - p.offset_lsb + p.inl_lsb * _bow(c, p.min_code + 1, p.max_code)
 
 
 def adc_codes(i_a: np.ndarray, p: AdcParams, rng: np.random.Generator | None = None
               ) -> np.ndarray:
-    """Column currents (A) -> integer codes (transitions of ``adc_transitions``; thermal
-    noise per conversion when ``rng`` is given and ``noise_lsb`` > 0)."""
+    """Column currents (A), shape (..., cols) -> integer codes (transitions of
+    ``adc_transitions``, column j on converter j // cols_per_adc; thermal noise per
+    conversion when ``rng`` is given and ``noise_lsb`` > 0)."""
     x = np.asarray(i_a, dtype=float) / p.lsb_a
     if rng is not None and p.noise_lsb > 0:
         x = x + rng.normal(0.0, p.noise_lsb, x.shape)
     if p.static_ideal:
         return np.clip(np.rint(x), p.min_code, p.max_code).astype(np.int64)
-    return (p.min_code + np.searchsorted(adc_transitions(p), x, side="right")).astype(np.int64)
+    if p.dnl_sigma_lsb == 0 or x.ndim == 0:
+        return (p.min_code + np.searchsorted(adc_transitions(p), x, side="right")).astype(
+            np.int64)
+    out = np.empty(x.shape, dtype=np.int64)
+    cols = x.shape[-1]
+    for a in range(p.converters(cols)):
+        sl = slice(a * p.cols_per_adc, min((a + 1) * p.cols_per_adc, cols))
+        out[..., sl] = p.min_code + np.searchsorted(adc_transitions(p, a), x[..., sl],
+                                                    side="right")
+    return out
 
 
 def adc_inl_dnl(transitions_lsb: np.ndarray, p: AdcParams) -> tuple[np.ndarray, np.ndarray]:

@@ -20,10 +20,10 @@ pytestmark = pytest.mark.ngspice
 def test_mosfet_numpy_face_matches_ngspice(dev):
     """Same level-1 equations on both faces: agreement to 1e-6 relative, plus 2 pA
     absolute: ngspice shunts each junction with gmin = 1e-12 S (up to 1.5 V here)."""
-    w, l, s = 4e-6, 1e-6, dev.sign
+    w, length, s = 4e-6, 1e-6, dev.sign
     deck = (f"* {dev.polarity}mos id\n{mosfet.spice_model(dev)}"
             f"Vd d 0 0\nVg g 0 0\nVb b 0 {-0.3 * s}\n"
-            f"{mosfet.spice_instance('1', 'd', 'g', '0', 'b', dev, w, l)}"
+            f"{mosfet.spice_instance('1', 'd', 'g', '0', 'b', dev, w, length)}"
             ".options noacct reltol=1e-9 abstol=1e-18\n.save i(vd)\n"
             f".dc Vd 0 {1.2 * s} {0.1 * s} Vg 0 {1.2 * s} {0.1 * s}\n")
     plot = ngspice.run_deck(deck, name="mos").plot
@@ -31,7 +31,7 @@ def test_mosfet_numpy_face_matches_ngspice(dev):
     vg = np.repeat(np.arange(13) * 0.1 * s, 13)
     assert len(vd) == len(vg)
     got = -np.real(plot["i(vd)"])  # current into the drain
-    want = mosfet.drain_current(dev, vg, vd, 0.3 * s, w_m=w, l_m=l)
+    want = mosfet.drain_current(dev, vg, vd, 0.3 * s, w_m=w, l_m=length)
     on = np.abs(want) > 1e-9
     assert on.sum() > 50
     np.testing.assert_allclose(got[on], want[on], rtol=1e-6, atol=2e-12)

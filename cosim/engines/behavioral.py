@@ -15,7 +15,7 @@ import numpy as np
 
 from cosim.array_state import ArrayConfig, ArrayState
 from cosim.energy import analytic_energy
-from cosim.engines.base import finish, row_voltages
+from cosim.engines.base import bit_serial, finish, row_voltages, rows_at_array
 from cosim.result import MVMResult
 from device_models.validation import check_int
 
@@ -36,6 +36,7 @@ class BehavioralEngine:
     def available(self) -> tuple[bool, str]:
         return True, "numpy"
 
+    @bit_serial
     def run(self, state: ArrayState, x: np.ndarray, config: ArrayConfig) -> MVMResult:
         t0 = time.perf_counter()
         v = row_voltages(x, state, config)
@@ -48,11 +49,15 @@ class BehavioralEngine:
         for s in range(0, len(v), step):
             vr = v[s:s + step, :, None]
             v_col = 0.0
-            if sense is not None:  # the virtual ground depends on the current it senses
-                v_col = sense.offset_v
-                for _ in range(SENSE_ITERATIONS):
+            for _ in range(SENSE_ITERATIONS if sense is not None else 1):
+                if sense is not None:  # the virtual ground depends on the current it senses
                     i_now = state.cell.current(vr, fields, v_col).sum(axis=1)
                     v_col = sense.virtual_ground_v(i_now)[:, None, :]
+                vr = rows_at_array(  # the drivers' output resistance, at this virtual ground
+                    v[s:s + step, :, None],
+                    lambda u, vc=v_col: state.cell.current(u, fields, vc).sum(axis=2,
+                                                                              keepdims=True),
+                    config.dac.r_out_ohm)
             cells = state.cell.current(vr, fields, v_col)
             if self.noise:
                 cells = state.cell.read_noise(cells, rng)

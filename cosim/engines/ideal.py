@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from cosim.array_state import ArrayConfig, ArrayState
-from cosim.engines.base import finish, row_voltages
+from cosim.engines.base import bit_serial, finish, row_voltages
 from cosim.result import MVMResult
 
 
@@ -17,8 +17,12 @@ class IdealEngine:
     def available(self) -> tuple[bool, str]:
         return True, "numpy"
 
+    @bit_serial
     def run(self, state: ArrayState, x: np.ndarray, config: ArrayConfig) -> MVMResult:
         t0 = time.perf_counter()
         v = row_voltages(x, state, config)
-        i_col = v @ state.conductance()
+        g = state.conductance()
+        # driver output resistance: each row divides against its total conductance
+        v_array = v / (1.0 + config.dac.r_out_ohm * g.sum(axis=1))
+        i_col = v_array @ g
         return finish(self.name, state, config, i_col, v, t0)

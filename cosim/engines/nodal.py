@@ -32,11 +32,11 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from cosim.array_state import ArrayConfig, ArrayState
-from cosim.engines.base import finish, row_voltages
+from cosim.engines.base import bit_serial, finish, row_voltages
 from cosim.errors import CosimError, SimulationError
 from cosim.result import MVMResult
 from device_models.cells import ResistorCell
-from device_models.validation import check_int, check_range
+from device_models.validation import ParamError, check_int, check_range
 
 
 class MemoryBudgetError(CosimError):
@@ -75,8 +75,13 @@ class NodalEngine:
     def available(self) -> tuple[bool, str]:
         return True, f"scipy {__import__('scipy').__version__}"
 
+    @bit_serial
     def run(self, state: ArrayState, x: np.ndarray, config: ArrayConfig) -> MVMResult:
         t0 = time.perf_counter()
+        if config.dac.r_out_ohm > 0:
+            raise ParamError("dac.r_out_ohm", config.dac.r_out_ohm,
+                             "is not modelled by the nodal engine yet; use 0 or the ideal, "
+                             "behavioral or spice engine")
         v = row_voltages(x, state, config)
         linear = isinstance(state.cell, ResistorCell)
         self.last_plan = plan(state.rows, state.phys_cols, len(v), linear, self.chunk)

@@ -24,7 +24,7 @@ import numpy as np
 from cosim import ngspice
 from cosim.array_state import ArrayConfig, ArrayState, check_inputs
 from cosim.energy import BASIS, adc_energy, dac_energy, window_integrals
-from cosim.engines.base import finish
+from cosim.engines.base import bit_serial, finish
 from cosim.result import MVMResult
 from device_models.cells import ResistorCell
 from device_models.validation import ParamError, check_choice, check_int, check_range
@@ -104,8 +104,8 @@ class SpiceEngine:
         settling = np.concatenate([p[2] for p in parts])
         v = dac_volts(codes, config.dac)
         energy["dac"] = dac_energy(v, state.phys_cols, config.energy)
-        energy["adc"] = adc_energy(len(codes), state.cols, config.adc.bits, config.energy)
-        basis = dict(BASIS)
+        energy["adc"] = adc_energy(len(codes), state.cols, config.adc, config.energy)
+        basis = dict(BASIS, adc=config.energy.adc_basis())
         if config.sense.cmos is not None:
             basis["sensing"] = "simulated: transistor-level op-amps, rail currents"
         return finish(self.name, state, config, i_col, v, t0, energy_j=energy,
@@ -192,6 +192,7 @@ class SpiceEngine:
         return linear and (self.superpose == "on" or (self.superpose == "auto"
                                                       and vectors > state.rows))
 
+    @bit_serial
     def run(self, state: ArrayState, x: np.ndarray, config: ArrayConfig) -> MVMResult:
         t0 = time.perf_counter()
         x = check_inputs(x, state)
