@@ -223,6 +223,13 @@ def test_train_and_evaluate_write_their_outputs(tmp_path):
     (["energy", "--rows", "0"], "rows=0"),
     (["energy", "--dac-bits", "0"], "dac.bits=0"),
     (["compare", "--periphery", "opamp"], "periphery='opamp'"),
+    (["compare", "--periphery-level", "transistor"], "periphery_level='transistor'"),
+    (["compare", "--periphery", "tia", "--periphery-level", "gate"], "periphery_level='gate'"),
+    (["energy", "--level", "spice"], "level='spice'"),
+    (["energy", "--adc-arch", "pipelined"], "adc_arch='pipelined'"),
+    (["energy", "--cols-per-adc", "0"], "cols_per_adc=0"),
+    (["energy", "--adc-energy", "guess"], "adc_energy='guess'"),
+    (["compare", "--adc-percentile", "20"], "adc_percentile=20.0"),
 ])
 def test_energy_and_periphery_errors_exit_2(args, needle):
     res = _run(*args)
@@ -243,3 +250,18 @@ def test_energy_writes_breakdown_chart_and_manifest(tmp_path):
     summary = json.loads((run_dir / "energy.json").read_text())
     assert summary["total"]["simulated_J_per_MAC"] > 0
     assert summary["behavioral_vs_spice_max_err_lsb"] <= 1.0
+
+
+@pytest.mark.ngspice
+def test_energy_transistor_level_sar_with_mux(tmp_path):
+    res = _run("energy", "--rows", "4", "--cols", "4", "--vectors", "2", "--level",
+               "transistor", "--adc-arch", "sar", "--cols-per-adc", "2", "--adc-energy",
+               "comparator", "--results", str(tmp_path))
+    assert res.exit_code == 0, res.output
+    assert "transistor-level op-amps" in res.output
+    assert "2 x 8-bit sar" in res.output
+    (run_dir,) = list(tmp_path.iterdir())
+    summary = json.loads((run_dir / "energy.json").read_text())
+    assert summary["opamp"]["dc_gain"] > 1e3
+    assert summary["comparator"]["energy_per_decision_j"] > 0
+    assert summary["adc_time_per_vector_s"] == pytest.approx(2 * 8 * 2e-9)
