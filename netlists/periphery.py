@@ -49,6 +49,11 @@ class DacParams:
     """Peak of a bow-shaped integral non-linearity (LSB)."""
     r_out_ohm: float = 0.0
     """Output resistance of each row driver (ohm): the row sags by I_row R_out."""
+    encoding: str = "amplitude"
+    """amplitude: the code sets the row voltage; pwm: every active row is driven at
+    the full-scale voltage (sign of the code) for |code| / max_code of the window,
+    so an integrator collects the same charge through linear cells and the cells
+    see only 0 or +-v_fs (needs an integrating read-out in the spice engine)."""
     bit_serial: bool = False
     """Apply the input one bit-plane per cycle (each row driver 0 or v_fs), convert
     every plane with the ADC, shift-add the codes digitally (unsigned inputs)."""
@@ -56,6 +61,9 @@ class DacParams:
     def __post_init__(self) -> None:
         check_int("dac.bits", self.bits, 2 if self.signed else 1, 16)
         check_range("dac.r_out_ohm", self.r_out_ohm, 0.0, 1e6)
+        check_choice("dac.encoding", self.encoding, ("amplitude", "pwm"))
+        if self.encoding == "pwm" and self.bit_serial:
+            raise ParamError("dac.encoding", "pwm", "cannot be combined with bit_serial")
         if self.bit_serial and self.signed:
             raise ParamError("dac.bit_serial", True, "needs unsigned inputs (signed=False)")
         check_range("dac.v_fs_v", self.v_fs_v, 0.0, 10.0, lo_open=True)
@@ -265,6 +273,14 @@ def spice_dac_pwl(name: str, node: str, codes: np.ndarray, p: DacParams,
     return f"V{name} {node} 0 PWL({' '.join(pts)})\n"
 
 
+def pwm_levels(codes: np.ndarray, p: DacParams) -> tuple[np.ndarray, np.ndarray]:
+    """(pulse voltage, duty in [0, 1]) per code for pulse-width encoding: the DAC's
+    full-scale output with the code's sign, on for |code| / max_code of the window."""
+    c = np.asarray(codes, dtype=np.int64)
+    v_fs = dac_volts(np.where(c < 0, p.min_code, p.max_code), p)
+    return v_fs, np.abs(c) / p.max_code
+
+
 def spice_dac_rz(name: str, node: str, codes: np.ndarray, p: DacParams, period_s: float,
                  t_start_s: float, edge_s: float, t_tail_s: float = 0.0) -> str:
     """SPICE face, return-to-zero: each vector is a pulse inside its window,
@@ -272,9 +288,16 @@ def spice_dac_rz(name: str, node: str, codes: np.ndarray, p: DacParams, period_s
     ``edge_s + t_tail_s`` before the window closes. The pulse's area is
     v (period - t_start - 2 edge - t_tail)."""
     pts = ["0 0"]
-    for k, volt in enumerate(dac_volts(np.asarray(codes, dtype=np.int64), p)):
+    if p.encoding == "pwm":
+        volts, duty = pwm_levels(codes, p)
+    else:
+        volts, duty = dac_volts(np.asarray(codes, dtype=np.int64), p), np.ones(len(codes))
+    on = period_s - t_start_s - 2 * edge_s - t_tail_s  # equivalent full-amplitude time
+    for k, volt in enumerate(volts):
+        if duty[k] == 0:
+            continue
         t0 = k * period_s + t_start_s
-        t1 = (k + 1) * period_s - 2 * edge_s - t_tail_s
+        t1 = t0 + max(on * duty[k], edge_s)  # area v * on * duty (trapezoid)
         v = fmt(volt)
         pts.append(f"{fmt(t0)} 0 {fmt(t0 + edge_s)} {v} {fmt(t1)} {v} {fmt(t1 + edge_s)} 0")
     return f"V{name} {node} 0 PWL({' '.join(pts)})\n"

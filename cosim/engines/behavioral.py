@@ -17,7 +17,8 @@ from cosim.array_state import ArrayConfig, ArrayState
 from cosim.energy import analytic_energy
 from cosim.engines.base import bit_serial, finish, row_voltages, rows_at_array
 from cosim.result import MVMResult
-from device_models.validation import check_int
+from device_models.validation import ParamError, check_int
+from netlists.periphery import dac_codes, pwm_levels
 
 CHUNK_BYTES = 128 * 2**20
 SENSE_ITERATIONS = 4
@@ -40,6 +41,13 @@ class BehavioralEngine:
     def run(self, state: ArrayState, x: np.ndarray, config: ArrayConfig) -> MVMResult:
         t0 = time.perf_counter()
         v = row_voltages(x, state, config)
+        duty = np.ones_like(v)
+        drive = v
+        if config.dac.encoding == "pwm":  # cells see the full-scale pulse for a duty
+            drive, duty = pwm_levels(dac_codes(x, config.dac), config.dac)
+            if config.dac.r_out_ohm > 0:
+                raise ParamError("dac.r_out_ohm", config.dac.r_out_ohm,
+                                 "is not modelled with dac.encoding=pwm yet")
         fields = state.read_fields()
         rng = np.random.default_rng(self.seed)
         per_vector = state.rows * state.phys_cols * 8 * 6  # cell currents + Newton temporaries
@@ -47,18 +55,19 @@ class BehavioralEngine:
         sense = config.sense
         i_col = np.empty((len(v), state.phys_cols))
         for s in range(0, len(v), step):
-            vr = v[s:s + step, :, None]
+            vr = drive[s:s + step, :, None]
+            d = duty[s:s + step, :, None]
             v_col = 0.0
             for _ in range(SENSE_ITERATIONS if sense is not None else 1):
                 if sense is not None:  # the virtual ground depends on the current it senses
-                    i_now = state.cell.current(vr, fields, v_col).sum(axis=1)
+                    i_now = (state.cell.current(vr, fields, v_col) * d).sum(axis=1)
                     v_col = sense.virtual_ground_v(i_now)[:, None, :]
                 vr = rows_at_array(  # the drivers' output resistance, at this virtual ground
-                    v[s:s + step, :, None],
+                    drive[s:s + step, :, None],
                     lambda u, vc=v_col: state.cell.current(u, fields, vc).sum(axis=2,
                                                                               keepdims=True),
                     config.dac.r_out_ohm)
-            cells = state.cell.current(vr, fields, v_col)
+            cells = state.cell.current(vr, fields, v_col) * d
             if self.noise:
                 cells = state.cell.read_noise(cells, rng)
             i_col[s:s + step] = cells.sum(axis=1)

@@ -84,6 +84,10 @@ class NodalEngine:
                              "behavioral or spice engine")
         v = row_voltages(x, state, config)
         linear = isinstance(state.cell, ResistorCell)
+        if config.dac.encoding == "pwm" and not linear:
+            raise ParamError("dac.encoding", "pwm", "needs linear (resistor) cells in the "
+                             "nodal engine (the wires' IR drop changes as pulses end)")
+        linear = isinstance(state.cell, ResistorCell)
         self.last_plan = plan(state.rows, state.phys_cols, len(v), linear, self.chunk)
         if self.last_plan["peak_bytes"] > self.max_memory_bytes:
             raise MemoryBudgetError(
