@@ -273,10 +273,14 @@ def spice_dac_pwl(name: str, node: str, codes: np.ndarray, p: DacParams,
     return f"V{name} {node} 0 PWL({' '.join(pts)})\n"
 
 
-def pwm_levels(codes: np.ndarray, p: DacParams) -> tuple[np.ndarray, np.ndarray]:
-    """(pulse voltage, duty in [0, 1]) per code for pulse-width encoding: the DAC's
-    full-scale output with the code's sign, on for |code| / max_code of the window."""
+def drive_levels(codes: np.ndarray, p: DacParams) -> tuple[np.ndarray, np.ndarray]:
+    """(pulse voltage, duty in [0, 1]) per code. Amplitude encoding: the code's voltage,
+    on for the whole window. Pulse-width encoding: the DAC's full-scale output with the
+    code's sign, on for |code| / max_code of the window. Their product is the
+    window-average row voltage."""
     c = np.asarray(codes, dtype=np.int64)
+    if p.encoding != "pwm":
+        return dac_volts(c, p), np.ones(c.shape)
     v_fs = dac_volts(np.where(c < 0, p.min_code, p.max_code), p)
     return v_fs, np.abs(c) / p.max_code
 
@@ -288,10 +292,7 @@ def spice_dac_rz(name: str, node: str, codes: np.ndarray, p: DacParams, period_s
     ``edge_s + t_tail_s`` before the window closes. The pulse's area is
     v (period - t_start - 2 edge - t_tail)."""
     pts = ["0 0"]
-    if p.encoding == "pwm":
-        volts, duty = pwm_levels(codes, p)
-    else:
-        volts, duty = dac_volts(np.asarray(codes, dtype=np.int64), p), np.ones(len(codes))
+    volts, duty = drive_levels(codes, p)
     on = period_s - t_start_s - 2 * edge_s - t_tail_s  # equivalent full-amplitude time
     for k, volt in enumerate(volts):
         if duty[k] == 0:

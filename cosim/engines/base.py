@@ -16,7 +16,7 @@ import numpy as np
 from cosim.array_state import ArrayConfig, ArrayState, check_inputs
 from cosim.result import MVMResult
 from device_models.validation import ParamError
-from netlists.periphery import adc_codes, adc_current, dac_codes, dac_volts, pwm_levels
+from netlists.periphery import adc_codes, adc_current, dac_codes, dac_volts, drive_levels
 
 
 class Engine(Protocol):
@@ -33,11 +33,8 @@ class Engine(Protocol):
 def row_voltages(x: np.ndarray, state: ArrayState, config: ArrayConfig) -> np.ndarray:
     """Check the (K, rows) inputs and return what the DACs drive (V); for pulse-width
     encoding the window-average, full-scale voltage x duty."""
-    codes = dac_codes(check_inputs(x, state), config.dac)
-    if config.dac.encoding == "pwm":
-        v, duty = pwm_levels(codes, config.dac)
-        return v * duty
-    return dac_volts(codes, config.dac)
+    pulse, duty = drive_levels(dac_codes(check_inputs(x, state), config.dac), config.dac)
+    return pulse * duty
 
 
 def rows_at_array(v_dac: np.ndarray, row_current, r_out_ohm: float,

@@ -13,12 +13,12 @@ import time
 
 import numpy as np
 
-from cosim.array_state import ArrayConfig, ArrayState
+from cosim.array_state import ArrayConfig, ArrayState, check_inputs
 from cosim.energy import analytic_energy
-from cosim.engines.base import bit_serial, finish, row_voltages, rows_at_array
+from cosim.engines.base import bit_serial, finish, rows_at_array
 from cosim.result import MVMResult
 from device_models.validation import ParamError, check_int
-from netlists.periphery import dac_codes, pwm_levels
+from netlists.periphery import dac_codes, drive_levels
 
 CHUNK_BYTES = 128 * 2**20
 SENSE_ITERATIONS = 4
@@ -40,14 +40,12 @@ class BehavioralEngine:
     @bit_serial
     def run(self, state: ArrayState, x: np.ndarray, config: ArrayConfig) -> MVMResult:
         t0 = time.perf_counter()
-        v = row_voltages(x, state, config)
-        duty = np.ones_like(v)
-        drive = v
-        if config.dac.encoding == "pwm":  # cells see the full-scale pulse for a duty
-            drive, duty = pwm_levels(dac_codes(x, config.dac), config.dac)
-            if config.dac.r_out_ohm > 0:
-                raise ParamError("dac.r_out_ohm", config.dac.r_out_ohm,
-                                 "is not modelled with dac.encoding=pwm yet")
+        # cells see each row's pulse voltage for its duty (1 unless pulse-width encoded)
+        drive, duty = drive_levels(dac_codes(check_inputs(x, state), config.dac), config.dac)
+        v = drive * duty
+        if config.dac.encoding == "pwm" and config.dac.r_out_ohm > 0:
+            raise ParamError("dac.r_out_ohm", config.dac.r_out_ohm,
+                             "is not modelled with dac.encoding=pwm yet")
         fields = state.read_fields()
         rng = np.random.default_rng(self.seed)
         per_vector = state.rows * state.phys_cols * 8 * 6  # cell currents + Newton temporaries

@@ -38,7 +38,7 @@ from netlists.crossbar import (
     sense_probe,
     sense_supply_probe,
 )
-from netlists.periphery import dac_codes, dac_volts, pwm_levels
+from netlists.periphery import dac_codes, dac_volts, drive_levels
 from netlists.sensing import RZ_EDGE_S
 
 BATCH_MODES = ("dc", "tran", "op")
@@ -102,11 +102,8 @@ class SpiceEngine:
         i_col = np.concatenate([p[0] for p in parts])
         energy = {k: np.concatenate([p[1][k] for p in parts]) for k in parts[0][1]}
         settling = np.concatenate([p[2] for p in parts])
-        if config.dac.encoding == "pwm":
-            pulse, duty = pwm_levels(codes, config.dac)
-            v = pulse * duty  # window-average row voltage
-        else:
-            v = dac_volts(codes, config.dac)
+        pulse, duty = drive_levels(codes, config.dac)
+        v = pulse * duty  # window-average row voltage
         energy["dac"] = dac_energy(v, state.phys_cols, config.energy)
         energy["adc"] = adc_energy(len(codes), state.cols, config.adc, config.energy)
         basis = dict(BASIS, adc=config.energy.adc_basis())
