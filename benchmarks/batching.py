@@ -18,9 +18,9 @@ import time
 
 import numpy as np
 
-from cosim.compare import CompareSpec, build_case
 from cosim.engines import get_engine
-from cosim.ngspice import available
+from cosim.simulators.ngspice import available
+from cosim.studies.compare import CompareSpec, build_case
 
 
 def best_of(fn, repeats: int) -> float:

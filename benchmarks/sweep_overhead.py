@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from cosim.sweep import run_sweep
-from cosim.sweep_spec import spec_from_dict
+from cosim.sweeps.runner import run_sweep
+from cosim.sweeps.spec import spec_from_dict
 
 CASES = {
     "tiny": {"rows": 24, "cols": 24, "vectors": 400, "r_wire_ohm": 1.0,

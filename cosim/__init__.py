@@ -3,10 +3,10 @@
 Light on purpose: importing ``cosim`` does not import matplotlib, dask or PySpice.
 """
 
-from cosim.array_state import ArrayConfig, ArrayState
+from cosim.array.result import MVMResult
+from cosim.array.state import ArrayConfig, ArrayState
 from cosim.engines import get_engine
 from cosim.errors import CosimError, EngineUnavailable, ParamError, SimulationError
-from cosim.result import MVMResult
 
 __version__ = "0.1.0"
 

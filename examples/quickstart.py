@@ -6,10 +6,10 @@
 import numpy as np
 
 from cosim import ArrayConfig, ArrayState, get_engine
-from cosim.array_state import full_scale_current
-from cosim.mapping import fit_mapping, interleave, outputs_to_mac, weights_to_pairs
+from cosim.array.mapping import fit_mapping, interleave, outputs_to_mac, weights_to_pairs
+from cosim.array.state import full_scale_current
 from device_models.cells import ResistorCell
-from netlists.periphery import AdcParams, DacParams
+from periphery.converters import AdcParams, DacParams
 
 rng = np.random.default_rng(0)
 w = rng.normal(size=(16, 4))                      # a 16-input, 4-output layer

@@ -6,8 +6,8 @@ behavioural model with the op-amp's measured figures, and where they differ.
 
 import dataclasses
 
-from cosim.compare import CompareSpec, build_case, run_compare, with_sensing
 from cosim.engines import get_engine
+from cosim.studies.compare import CompareSpec, build_case, run_compare, with_sensing
 
 spec = CompareSpec(rows=8, cols=8, vectors=8, cell="fefet", dac_bits=6,
                    engines=("behavioral", "spice"))

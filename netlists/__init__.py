@@ -2,6 +2,5 @@
 
 from netlists.crossbar import CrossbarParams, crossbar
 from netlists.netlist import Netlist
-from netlists.periphery import AdcParams, DacParams
 
-__all__ = ["AdcParams", "CrossbarParams", "DacParams", "Netlist", "crossbar"]
+__all__ = ["CrossbarParams", "Netlist", "crossbar"]

@@ -28,9 +28,9 @@ import numpy as np
 
 from device_models.cells import Cell, ResistorCell, check_fields
 from device_models.validation import ParamError, check_choice, check_range
-from netlists import sensing
 from netlists.netlist import Netlist, fmt
-from netlists.periphery import DacParams, spice_dac_lookup, spice_dac_pwl, spice_dac_rz
+from periphery import sensing
+from periphery.converters import DacParams, spice_dac_lookup, spice_dac_pwl, spice_dac_rz
 
 ANALYSES = ("dc", "tran", "op")
 INDEX_NODE = "idx"

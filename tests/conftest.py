@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cosim import ngspice
+from cosim.simulators import ngspice
 
 
 @pytest.fixture(autouse=True)

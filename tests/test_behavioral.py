@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from cosim import ArrayConfig, ArrayState
-from cosim.compare import CompareSpec, build_case, run_compare
 from cosim.engines import get_engine
+from cosim.studies.compare import CompareSpec, build_case, run_compare
 from device_models.cells import FefetCell
-from netlists.periphery import AdcParams, DacParams
+from periphery.converters import AdcParams, DacParams
 
 
 @pytest.mark.ngspice

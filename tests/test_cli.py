@@ -6,7 +6,7 @@ import subprocess
 import pytest
 from typer.testing import CliRunner
 
-from cosim.cli import app
+from cosim.cli.app import app
 
 runner = CliRunner()
 
@@ -76,7 +76,7 @@ def test_netlist_writes_a_deck_that_runs_alone(tmp_path):
     proc = subprocess.run(["ngspice", "-b", "-r", str(tmp_path / "x.raw"), str(deck)],
                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    from cosim.rawfile import read_raw
+    from cosim.simulators.rawfile import read_raw
 
     plot = read_raw(tmp_path / "x.raw")[-1]
     assert plot.points == 5 and "i(vs5)" in plot.vectors

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cosim.datasets import load_digits_dataset, load_idx_dataset, read_idx, write_idx
+from cosim.nn.datasets import load_digits_dataset, load_idx_dataset, read_idx, write_idx
 from device_models.validation import ParamError
 
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from cosim import ArrayConfig, ArrayState, ParamError
-from cosim.compare import CompareSpec, build_case
 from cosim.engines import get_engine
+from cosim.studies.compare import CompareSpec, build_case
 
 pytestmark = pytest.mark.ngspice
 RTOL = 1e-10
@@ -72,7 +72,7 @@ def test_pyspice_shared_backend_equals_subprocess():
 def test_ideal_engine_quantizes_inputs_and_outputs():
     g = np.full((2, 1), 1e-5)
     state = ArrayState({"g_s": g})
-    from netlists.periphery import AdcParams, DacParams
+    from periphery.converters import AdcParams, DacParams
 
     config = ArrayConfig(DacParams(bits=2, v_fs_v=0.3), AdcParams(bits=4, i_fs_a=6e-6,
                                                                   signed=False))
@@ -110,7 +110,7 @@ def test_superposition_equals_direct_sweep_with_wires():
 
 
 def test_superposition_refuses_nonlinear_cells():
-    from cosim.compare import CompareSpec, build_case
+    from cosim.studies.compare import CompareSpec, build_case
 
     state, config, x = build_case(CompareSpec(rows=4, cols=3, vectors=2, cell="fefet"))
     with pytest.raises(ParamError, match="superpose"):

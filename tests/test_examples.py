@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from cosim.train_config import config_from_dict
-from cosim.training import run_evaluation, run_training
+from cosim.nn.config import config_from_dict
+from cosim.nn.training import run_evaluation, run_training
 
 ROOT = Path(__file__).parent.parent / "examples"
 SMALL = {"data": {"limit_train": 96, "limit_test": 24},

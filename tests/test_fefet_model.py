@@ -5,8 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from cosim import ngspice
-from cosim.device_report import (
+from cosim.simulators import ngspice
+from cosim.studies.device import (
     PulseScheme,
     distinguishable_levels,
     drift_table,
@@ -154,7 +154,7 @@ def test_spice_write_face_follows_closed_form():
 def test_pruned_sparse_cell_passes_under_1e3_in_numpy_and_spice():
     from cosim import ArrayConfig, ArrayState
     from cosim.engines import get_engine
-    from netlists.periphery import AdcParams, DacParams
+    from periphery.converters import AdcParams, DacParams
 
     cell = SparseFefetCell()
     lo, hi = cell.g_range()

@@ -5,9 +5,9 @@ import time
 import numpy as np
 import pytest
 
-from cosim import ngspice
 from cosim.errors import SimulationError
-from cosim.rawfile import RawFileError, read_raw
+from cosim.simulators import ngspice
+from cosim.simulators.rawfile import RawFileError, read_raw
 
 pytestmark = pytest.mark.ngspice
 

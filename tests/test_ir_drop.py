@@ -11,7 +11,7 @@ import pytest
 
 from cosim import ArrayConfig, ArrayState
 from cosim.engines import get_engine
-from netlists.periphery import AdcParams, DacParams
+from periphery.converters import AdcParams, DacParams
 
 pytestmark = pytest.mark.ngspice
 G_S, R_OHM = 1e-4, 2.0

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from cosim.mapping import (
+from cosim.array.mapping import (
     WeightMapping,
     deinterleave,
     fit_mapping,

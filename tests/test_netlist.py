@@ -3,7 +3,8 @@ import pytest
 
 from device_models.cells import ResistorCell
 from device_models.validation import ParamError
-from netlists import CrossbarParams, DacParams, crossbar
+from netlists import CrossbarParams, crossbar
+from periphery.converters import DacParams
 
 
 def _params(rng, rows=4, cols=3, k=5, **kw):

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from cosim import ArrayConfig, ArrayState, SimulationError
-from cosim.compare import CompareSpec, build_case
 from cosim.engines import get_engine
 from cosim.engines.nodal import MemoryBudgetError, NodalEngine, WireNetwork, transfer_matrix
+from cosim.studies.compare import CompareSpec, build_case
 
 
 def _rel(a, b):

@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from device_models.validation import ParamError
-from netlists.periphery import AdcParams, DacParams, adc_codes, adc_current, dac_codes, dac_volts
+from periphery.converters import AdcParams, DacParams, adc_codes, adc_current, dac_codes, dac_volts
 
 
 @given(bits=st.integers(2, 12), signed=st.booleans(), data=st.data())
@@ -66,7 +66,7 @@ def test_dac_nonidealities_follow_their_definitions():
 def test_adc_static_errors_move_the_transitions():
     p = AdcParams(bits=6, i_fs_a=63e-6, signed=False, offset_lsb=0.3, inl_lsb=0.8,
                   dnl_sigma_lsb=0.15, dnl_seed=4)
-    from netlists.periphery import adc_inl_dnl, adc_transitions
+    from periphery.converters import adc_inl_dnl, adc_transitions
 
     t = adc_transitions(p)
     inl, dnl = adc_inl_dnl(t, p)
@@ -92,9 +92,9 @@ def test_adc_thermal_noise_is_seeded_and_sized():
 def test_spice_flash_adc_ramp_recovers_inl_dnl_within_a_tenth_lsb():
     """The issue's must-show: an 8-bit converter with offset, bow INL and random DNL,
     ramped slowly in an ngspice transient; transitions are read off the code waveform."""
-    from cosim import ngspice
+    from cosim.simulators import ngspice
     from device_models.spice_text import fmt
-    from netlists.periphery import adc_inl_dnl, adc_transitions, spice_adc_flash
+    from periphery.converters import adc_inl_dnl, adc_transitions, spice_adc_flash
 
     p = AdcParams(bits=8, i_fs_a=1e-4, signed=False, offset_lsb=0.25, inl_lsb=0.7,
                   dnl_sigma_lsb=0.2, dnl_seed=11)

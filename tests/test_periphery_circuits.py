@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from cosim import ArrayConfig, ArrayState, ParamError
-from cosim.compare import CompareSpec, build_case, run_compare
 from cosim.engines import get_engine
-from netlists.periphery import AdcParams, DacParams
-from netlists.sensing import SenseParams, sized_for
+from cosim.studies.compare import CompareSpec, build_case, run_compare
+from periphery.converters import AdcParams, DacParams
+from periphery.sensing import SenseParams, sized_for
 
 pytestmark = pytest.mark.ngspice
 

@@ -6,13 +6,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from cosim.comparator_bench import characterize
-from cosim.compare import CompareSpec, build_case
-from cosim.energy import COMPARATOR_ENERGY_J, EnergyParams, adc_energy, adc_time_s
+from cosim.array.energy import COMPARATOR_ENERGY_J, EnergyParams, adc_energy, adc_time_s
+from cosim.benches.comparator import characterize
 from cosim.engines import get_engine
+from cosim.studies.compare import CompareSpec, build_case
 from device_models.validation import ParamError
-from netlists.comparator_cmos import StrongArmParams
-from netlists.periphery import AdcParams, DacParams, adc_codes, adc_inl_dnl, adc_transitions
+from periphery.comparator_cmos import StrongArmParams
+from periphery.converters import AdcParams, DacParams, adc_codes, adc_inl_dnl, adc_transitions
 
 
 def _engines(state, x, config, names=("ideal", "behavioral", "spice")):
@@ -124,7 +124,7 @@ def test_pwm_inputs_through_an_integrator_linearize_fefet_cells():
     0.22: the virtual-ground lift changes as pulses end, the model uses the window
     average), and the FeFET's I-V curvature, > 2 LSB with amplitude encoding, drops
     below 1 LSB against the linear array."""
-    from cosim.compare import with_sensing
+    from cosim.studies.compare import with_sensing
 
     state, config, x = build_case(CompareSpec(rows=8, cols=6, vectors=8, cell="fefet",
                                               dac_bits=6))

@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from cosim.cli import app
-from cosim.sweep import run_sweep
-from cosim.sweep_spec import spec_from_dict
+from cosim.cli.app import app
+from cosim.sweeps.runner import run_sweep
+from cosim.sweeps.spec import spec_from_dict
 from device_models.validation import ParamError
 
 pytestmark = pytest.mark.ngspice
@@ -76,7 +76,8 @@ def test_killed_sweep_resumes_to_every_point_exactly_once(tmp_path):
             .replace("vectors = 8", "vectors = 60"))
     spec_path = _write(tmp_path, text)
     run_dir = tmp_path / "run"
-    cmd = [sys.executable, "-m", "cosim.cli", "sweep", str(spec_path), "--run-dir", str(run_dir)]
+    cmd = [sys.executable, "-m", "cosim.cli.app", "sweep", str(spec_path),
+           "--run-dir", str(run_dir)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env=env)

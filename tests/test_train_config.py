@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cosim.train_config import config_from_dict, load_config
+from cosim.nn.config import config_from_dict, load_config
 from device_models.validation import ParamError
 
 

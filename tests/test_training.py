@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from cosim.analog import AnalogLayer, HardwareConfig, vau_vectors
-from cosim.datasets import load_digits_dataset
-from cosim.mlp import MLP, accuracy, train_float
-from cosim.train_config import config_from_dict
-from cosim.training import array_matmul, deploy, prune, run_training
+from cosim.nn.config import config_from_dict
+from cosim.nn.datasets import load_digits_dataset
+from cosim.nn.layers import AnalogLayer, HardwareConfig, vau_vectors
+from cosim.nn.mlp import MLP, accuracy, train_float
+from cosim.nn.training import array_matmul, deploy, prune, run_training
 from device_models.validation import ParamError
 
 

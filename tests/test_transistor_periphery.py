@@ -4,14 +4,14 @@ figures, and behavioral vs transistor-level read-out of an array."""
 import numpy as np
 import pytest
 
-from cosim import ngspice
-from cosim.compare import CompareSpec, run_compare
-from cosim.opamp_bench import characterize
+from cosim.benches.opamp import characterize
+from cosim.simulators import ngspice
+from cosim.studies.compare import CompareSpec, run_compare
 from device_models import mosfet
 from device_models.mosfet import NMOS_GENERIC, PMOS_GENERIC, MosfetParams
 from device_models.validation import ParamError
-from netlists.opamp_cmos import CmosOpamp
-from netlists.sensing import sized_for
+from periphery.opamp_cmos import CmosOpamp
+from periphery.sensing import sized_for
 
 pytestmark = pytest.mark.ngspice
 

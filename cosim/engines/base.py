@@ -13,10 +13,10 @@ from typing import Protocol
 
 import numpy as np
 
-from cosim.array_state import ArrayConfig, ArrayState, check_inputs
-from cosim.result import MVMResult
+from cosim.array.result import MVMResult
+from cosim.array.state import ArrayConfig, ArrayState, check_inputs
 from device_models.validation import ParamError
-from netlists.periphery import adc_codes, adc_current, dac_codes, dac_volts, drive_levels
+from periphery.converters import adc_codes, adc_current, dac_codes, dac_volts, drive_levels
 
 
 class Engine(Protocol):

@@ -13,12 +13,12 @@ import time
 
 import numpy as np
 
-from cosim.array_state import ArrayConfig, ArrayState, check_inputs
-from cosim.energy import analytic_energy
+from cosim.array.energy import analytic_energy
+from cosim.array.result import MVMResult
+from cosim.array.state import ArrayConfig, ArrayState, check_inputs
 from cosim.engines.base import bit_serial, finish, rows_at_array
-from cosim.result import MVMResult
 from device_models.validation import ParamError, check_int
-from netlists.periphery import dac_codes, drive_levels
+from periphery.converters import dac_codes, drive_levels
 
 CHUNK_BYTES = 128 * 2**20
 SENSE_ITERATIONS = 4

@@ -6,9 +6,9 @@ import time
 
 import numpy as np
 
-from cosim.array_state import ArrayConfig, ArrayState
+from cosim.array.result import MVMResult
+from cosim.array.state import ArrayConfig, ArrayState
 from cosim.engines.base import bit_serial, finish, row_voltages
-from cosim.result import MVMResult
 
 
 class IdealEngine:

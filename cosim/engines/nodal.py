@@ -31,10 +31,10 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from cosim.array_state import ArrayConfig, ArrayState
+from cosim.array.result import MVMResult
+from cosim.array.state import ArrayConfig, ArrayState
 from cosim.engines.base import bit_serial, finish, row_voltages
 from cosim.errors import CosimError, SimulationError
-from cosim.result import MVMResult
 from device_models.cells import ResistorCell
 from device_models.validation import ParamError, check_int, check_range
 

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from cosim import ngspice
-from cosim.array_state import ArrayConfig, ArrayState, check_inputs
-from cosim.energy import BASIS, adc_energy, dac_energy, window_integrals
+from cosim.array.energy import BASIS, adc_energy, dac_energy, window_integrals
+from cosim.array.result import MVMResult
+from cosim.array.state import ArrayConfig, ArrayState, check_inputs
 from cosim.engines.base import bit_serial, finish
-from cosim.result import MVMResult
+from cosim.simulators import ngspice
 from device_models.cells import ResistorCell
 from device_models.validation import ParamError, check_choice, check_int, check_range
 from netlists.crossbar import (
@@ -38,8 +38,8 @@ from netlists.crossbar import (
     sense_probe,
     sense_supply_probe,
 )
-from netlists.periphery import dac_codes, dac_volts, drive_levels
-from netlists.sensing import RZ_EDGE_S
+from periphery.converters import dac_codes, dac_volts, drive_levels
+from periphery.sensing import RZ_EDGE_S
 
 BATCH_MODES = ("dc", "tran", "op")
 TRAN_OPTIONS = ("reltol=1e-5", "abstol=1e-13", "vntol=1e-8")
@@ -172,7 +172,7 @@ class SpiceEngine:
         net = crossbar(p)
         expect = net.points if net.points > 0 else None
         if self.backend == "shared":
-            from cosim.pyspice_backend import run_deck_shared
+            from cosim.simulators.pyspice_shared import run_deck_shared
 
             plot, _ = run_deck_shared(net.render(), expect_points=expect)
         else:

@@ -1,0 +1,108 @@
+"""Characterize the transistor-level op-amp in ngspice, so the behavioural sensing
+model can stand in for it with measured numbers (DC gain, gain-bandwidth, phase
+margin, output resistance, systematic offset, quiescent current).
+
+Two decks, both with the op-amp alone:
+- AC, open loop at signal frequencies: the inverting input is tied to the output
+  through 1 GH (closes the loop at DC, so the bias point is the follower's) and
+  driven through 1 F from the AC source: V(out) / V(ac) = -A(f).
+- DC, unity-gain follower with its output sinking a swept current I_o:
+  V(out) = (A V_os + I_o R_out) / (1 + A), read as offset and R_out / (1 + A).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+
+import numpy as np
+
+from cosim.simulators import ngspice
+from device_models.spice_text import fmt
+from periphery import opamp_cmos
+from periphery.opamp_cmos import CmosOpamp
+from periphery.sensing import SenseParams
+
+
+def _rails(p: CmosOpamp) -> str:
+    h = fmt(p.vdd_v / 2)
+    return f"Vsp vdd 0 {h}\nVsn vss 0 -{h}\n"
+
+
+@dataclasses.dataclass(frozen=True)
+class OpampFigures:
+    dc_gain: float
+    """Open-loop DC gain A0 (V/V)."""
+    gbw_hz: float
+    """Gain-bandwidth product of the single-pole region, |A(f)| f (Hz)."""
+    unity_gain_hz: float
+    """Where |A(f)| = 1 (Hz); below gbw_hz by the second pole."""
+    phase_margin_deg: float
+    """180 degrees minus the open-loop phase lag at the unity-gain frequency."""
+    r_out_ohm: float
+    """Open-loop output resistance while sinking current (ohm)."""
+    offset_sys_v: float
+    """Systematic input offset (V): the follower's output at zero load."""
+    quiescent_a: float
+    """Supply current at rest (A)."""
+    i_sink_max_a: float
+    """Largest load current of the DC sweep (A)."""
+
+
+def _ac_deck(p: CmosOpamp) -> str:
+    return (f"* op-amp open-loop AC\n{opamp_cmos.spice_subckt(p)}{_rails(p)}"
+            f"X1 0 inn out vdd vss {opamp_cmos.subckt_name(p)}\n"
+            "Lfb out inn 1e9\nCin inn src 1\nVac src 0 DC 0 AC 1\n"
+            ".options noacct\n.save v(out)\n.ac dec 40 10 10e9\n")
+
+
+def _dc_deck(p: CmosOpamp, i_max_a: float) -> str:
+    return (f"* op-amp follower sinking current\n{opamp_cmos.spice_subckt(p)}{_rails(p)}"
+            f"X1 0 out out vdd vss {opamp_cmos.subckt_name(p)}\n"
+            "Iload 0 out DC 0\n"
+            ".options noacct reltol=1e-7 abstol=1e-15 vntol=1e-9\n"
+            f".save v(out) i(vsp)\n.dc Iload 0 {fmt(i_max_a)} {fmt(i_max_a / 40)}\n")
+
+
+@functools.lru_cache(maxsize=32)
+def characterize(p: CmosOpamp, i_max_a: float) -> OpampFigures:
+    """Measure the op-amp (cached per design and load range)."""
+    ac = ngspice.run_deck(_ac_deck(p), name="opamp-ac").plot
+    f = np.real(ac["frequency"])
+    h = -ac["v(out)"]
+    mag = np.abs(h)
+    above = np.nonzero(mag >= 1.0)[0]
+    if len(above) == 0 or above[-1] + 1 >= len(f):
+        raise ngspice.SimulationError("op-amp AC sweep never crosses unity gain")
+    k = above[-1]
+    # log-log interpolation of the crossing
+    x = (math.log(mag[k]) - 0.0) / (math.log(mag[k]) - math.log(mag[k + 1]))
+    f_u = math.exp(math.log(f[k]) + x * (math.log(f[k + 1]) - math.log(f[k])))
+    phase = np.unwrap(np.angle(h))
+    ph_u = float(np.interp(math.log(f_u), np.log(f), phase))
+    # Gain-bandwidth of the single-pole region (|A| f where the phase is nearest -90
+    # degrees, a decade or more below f_u): what sets a ramping integrator's input error.
+    band = f < f_u / 10
+    gbw = float((mag * f)[band][np.argmin(np.abs(phase[band] + math.pi / 2))])
+    dc = ngspice.run_deck(_dc_deck(p, i_max_a), name="opamp-dc").plot
+    i_o = np.real(dc["i(i-sweep)"])
+    v = np.real(dc["v(out)"])
+    a0 = float(mag[0])
+    slope = float(np.polyfit(i_o, v, 1)[0])
+    return OpampFigures(dc_gain=a0, gbw_hz=gbw, unity_gain_hz=f_u,
+                        phase_margin_deg=180.0 + math.degrees(ph_u),
+                        r_out_ohm=slope * (1 + a0), offset_sys_v=float(v[0]) * (1 + a0) / a0,
+                        quiescent_a=float(-np.real(dc["i(vsp)"])[0]), i_sink_max_a=i_max_a)
+
+
+def macro_model(sense: SenseParams, i_fs_a: float) -> tuple[SenseParams, OpampFigures]:
+    """The behavioural sensing model with the transistor-level op-amp's measured
+    figures: what the behavioral engine uses to stand in for the circuit."""
+    if sense.cmos is None:
+        raise ValueError("macro_model needs sense.cmos (a transistor-level op-amp)")
+    fig = characterize(sense.cmos, 2.0 * i_fs_a)
+    return dataclasses.replace(sense, opamp_gain=fig.dc_gain, gbw_hz=fig.gbw_hz,
+                               r_out_ohm=max(fig.r_out_ohm, 0.0),
+                               offset_sys_v=fig.offset_sys_v,
+                               i_bias_a=fig.quiescent_a), fig

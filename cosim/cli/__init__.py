@@ -1,0 +1,1 @@
+"""The ``cosim`` command line (Typer app in ``cosim.cli.app``)."""

@@ -1,0 +1,407 @@
+"""``cosim`` command line. User mistakes exit 2 with a message naming the field;
+simulator failures exit 1 and name the kept rundir, netlist and log tail."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cosim.errors import CosimError, EngineUnavailable, ParamError, SimulationError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="SPICE-backed co-simulator for analog MAC crossbar arrays.")
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def handle_errors(fn):
+    """Turn the project's exceptions into clean messages and exit codes."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ParamError as exc:
+            _fail(str(exc), 2)
+        except EngineUnavailable as exc:
+            _fail(str(exc), 3)
+        except SimulationError as exc:
+            _fail(str(exc), 1)
+        except CosimError as exc:
+            _fail(str(exc), 1)
+
+    return wrapper
+
+
+def parse_engines(text: str) -> tuple[str, str]:
+    parts = tuple(p.strip() for p in text.split(",") if p.strip())
+    if len(parts) != 2:
+        raise ParamError("engines", text, "must be two engine names separated by a comma, "
+                         "e.g. ideal,spice")
+    return parts  # type: ignore[return-value]
+
+
+Rows = Annotated[int, typer.Option(help="Array rows (inputs).")]
+Cols = Annotated[int, typer.Option(help="Logical columns (outputs).")]
+Vectors = Annotated[int, typer.Option(help="Number of random input vectors K.")]
+Seed = Annotated[int, typer.Option(help="Seed of the numpy Generator.")]
+RWire = Annotated[float, typer.Option("--r-wire", help="Wire resistance per cell pitch (ohm).")]
+Diff = Annotated[bool, typer.Option(help="Signed weights on (G+, G-) column pairs.")]
+AdcPercentile = Annotated[float, typer.Option(
+    help="ADC range: 100 = max possible current; below = that percentile of |output| on "
+         "calibration inputs.")]
+
+
+@app.command()
+@handle_errors
+def doctor() -> None:
+    """Report ngspice / PySpice versions and which engines are usable here."""
+    from cosim.engines import ENGINES, get_engine
+    from cosim.simulators import ngspice
+    from cosim.simulators import pyspice_shared as pyspice_backend
+
+    info = ngspice.available()
+    typer.echo(f"ngspice     : {info.version + ' at ' + info.path if info else 'MISSING'}")
+    shared = pyspice_backend.version()
+    typer.echo(f"PySpice     : {shared or 'shared library NOT loadable'}")
+    ok_all = True
+    for name in ENGINES:
+        ok, why = get_engine(name).available()
+        ok_all &= ok
+        typer.echo(f"engine {name:<8}: {'ok' if ok else 'UNUSABLE'} ({why})")
+    if not ok_all:
+        raise typer.Exit(1)
+
+
+@app.command()
+@handle_errors
+def netlist(
+    out: Annotated[Path, typer.Option(help="Deck file to write.")] = Path("crossbar.cir"),
+    rows: Rows = 8,
+    cols: Cols = 8,
+    vectors: Vectors = 4,
+    seed: Seed = 0,
+    r_wire: RWire = 0.0,
+    differential: Diff = False,
+    analysis: Annotated[str, typer.Option(help="dc (batched sweep) | tran | op")] = "dc",
+    dac_bits: Annotated[int, typer.Option(help="Row DAC bits.")] = 8,
+) -> None:
+    """Write a standalone crossbar deck (run it with: ngspice -b DECK)."""
+    from cosim.engines.spice import SpiceEngine
+    from cosim.runs.files import write_atomic
+    from cosim.studies.compare import CompareSpec, build_case
+    from device_models.validation import check_choice
+    from netlists.crossbar import ANALYSES, crossbar
+    from periphery.converters import dac_codes
+
+    check_choice("analysis", analysis, ANALYSES)
+    if analysis == "op" and vectors != 1:
+        raise ParamError("vectors", vectors, "must be 1 with --analysis op")
+    spec = CompareSpec(rows=rows, cols=cols, vectors=vectors, seed=seed, r_wire_ohm=r_wire,
+                       differential=differential, dac_bits=dac_bits)
+    state, config, x = build_case(spec)
+    eng = SpiceEngine(batch=analysis)
+    p = eng.params(state, dac_codes(x, config.dac), config)
+    write_atomic(out, crossbar(p).render())
+    typer.echo(f"wrote {out} ({state.rows}x{state.phys_cols} cells, K={vectors}, {p.analysis})")
+
+
+@app.command()
+@handle_errors
+def compare(
+    rows: Rows = 32,
+    cols: Cols = 32,
+    vectors: Vectors = 200,
+    seed: Seed = 0,
+    r_wire: RWire = 0.0,
+    differential: Diff = False,
+    engines: Annotated[str, typer.Option(help="reference,candidate engine names.")] = "ideal,spice",
+    dac_bits: Annotated[int, typer.Option(help="Row DAC bits.")] = 8,
+    adc_bits: Annotated[int, typer.Option(help="Column ADC bits.")] = 8,
+    cell: Annotated[str, typer.Option(help="resistor | fefet | sparse_fefet")] = "resistor",
+    sparsity: Annotated[float, typer.Option(help="Pruned fraction (sparse_fefet).")] = 0.0,
+    noise: Annotated[bool, typer.Option(help="Read noise in the behavioral engine.")] = False,
+    periphery: Annotated[str, typer.Option(help="none | integrator | tia (sensing circuit)")] = (
+        "none"),
+    periphery_level: Annotated[str, typer.Option(
+        help="behavioral | transistor (CMOS op-amps in the spice deck)")] = "behavioral",
+    adc_percentile: AdcPercentile = 100.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Run the same random array and inputs through two engines and report the gap."""
+    from cosim.studies.compare import CompareSpec, run_compare
+    from device_models.validation import check_choice
+
+    check_choice("periphery", periphery, ("none", "integrator", "tia"))
+    spec = CompareSpec(rows=rows, cols=cols, vectors=vectors, seed=seed, r_wire_ohm=r_wire,
+                       differential=differential, engines=parse_engines(engines),
+                       dac_bits=dac_bits, adc_bits=adc_bits, cell=cell, sparsity=sparsity,
+                       noise=noise, adc_percentile=adc_percentile)
+    metrics, _, _ = run_compare(spec, sense=None if periphery == "none" else periphery,
+                                level=periphery_level)
+    if as_json:
+        typer.echo(json.dumps(metrics))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{spec.engines[1]} vs {spec.engines[0]}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in metrics.items():
+        table.add_row(k, f"{v:.4g}" if isinstance(v, float) else str(v))
+    Console().print(table)
+
+
+@app.command()
+@handle_errors
+def device(
+    preset: Annotated[str, typer.Option(help="Device preset.")] = "mos2_hzo",
+    results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
+        "results"),
+    seed: Seed = 0,
+    v_pulse: Annotated[float, typer.Option(help="Program pulse amplitude (V).")] = 1.5,
+    width: Annotated[float, typer.Option(help="Program pulse width (s).")] = 100e-9,
+    pulses: Annotated[int, typer.Option(help="Pulses per direction.")] = 64,
+    drift: Annotated[bool, typer.Option("--drift", help="Print the drift table.")] = False,
+) -> None:
+    """Characterize a FeFET preset: Id-Vg, hysteresis, pulses, drift (PNG + CSV)."""
+    from cosim.runs.files import new_run_dir
+    from cosim.runs.manifest import now_utc, write_manifest
+    from cosim.studies import device as dr
+
+    params = dr.preset(preset)
+    scheme = dr.PulseScheme(v_pulse, width, pulses)
+    started = now_utc()
+    run_dir = new_run_dir(results, "device")
+    summary = dr.write_device_report(run_dir, params, seed, scheme)
+    write_manifest(run_dir, "device", {"preset": preset, "params": vars(params),
+                                       "pulses": vars(scheme)}, seed, started)
+    h = summary["hysteresis"]
+    typer.echo(f"memory window: {h['memory_window_v']:.3f} V extracted "
+               f"(parameter {h['memory_window_param_v']:g} V)")
+    typer.echo(f"distinguishable levels (potentiation): "
+               f"{summary['pulses']['distinguishable_levels']}")
+    if drift:
+        typer.echo("retention drift (levels uniform in G; error relative to the G range):")
+        typer.echo(f"{'time':>8} {'mean err':>10} {'max err':>10} {'mean rel':>10}")
+        for row in summary["drift"]:
+            typer.echo(f"{row['time']:>8} {row['mean_err_of_range']:>10.4%} "
+                       f"{row['max_err_of_range']:>10.4%} {row['mean_rel_err']:>10.4%}")
+    typer.echo(f"results: {run_dir}")
+
+
+@app.command()
+@handle_errors
+def energy(
+    rows: Rows = 32,
+    cols: Cols = 32,
+    vectors: Vectors = 10,
+    seed: Seed = 0,
+    cell: Annotated[str, typer.Option(help="resistor | fefet | sparse_fefet")] = "fefet",
+    dac_bits: Annotated[int, typer.Option(help="Row DAC bits.")] = 6,
+    adc_bits: Annotated[int, typer.Option(help="Column ADC bits.")] = 8,
+    sense: Annotated[str, typer.Option(help="integrator | tia")] = "integrator",
+    level: Annotated[str, typer.Option(
+        help="behavioral | transistor (CMOS op-amps, their rail currents simulated)")] = (
+        "behavioral"),
+    adc_arch: Annotated[str, typer.Option(help="flash | sar")] = "flash",
+    adc_percentile: AdcPercentile = 100.0,
+    cols_per_adc: Annotated[int, typer.Option(help="Columns sharing one ADC (mux).")] = 1,
+    adc_energy: Annotated[str, typer.Option(
+        help="walden (FoM x 2^bits) | comparator (decisions x simulated comparator)")] = (
+        "walden"),
+    results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
+        "results"),
+) -> None:
+    """Energy per MAC by block from a transient of the array with its periphery."""
+    from cosim.studies.compare import CompareSpec
+    from cosim.studies.energy import AdcChoice, energy_command
+    from device_models.validation import check_choice
+
+    check_choice("sense", sense, ("integrator", "tia"))
+    check_choice("level", level, ("behavioral", "transistor"))
+    spec = CompareSpec(rows=rows, cols=cols, vectors=vectors, seed=seed, cell=cell,
+                       dac_bits=dac_bits, adc_bits=adc_bits, adc_percentile=adc_percentile)
+    from cosim.array.energy import ADC_MODELS
+    from device_models.validation import check_int
+    from periphery.converters import ADC_ARCHS
+
+    check_choice("adc_arch", adc_arch, ADC_ARCHS)
+    check_choice("adc_energy", adc_energy, ADC_MODELS)
+    check_int("cols_per_adc", cols_per_adc, 1, 4096)
+    run_dir, summary = energy_command(spec, sense, results, level,
+                                      AdcChoice(adc_arch, cols_per_adc, adc_energy))
+    typer.echo(f"{summary['rows']}x{summary['cols']} {cell}, {dac_bits}-bit DAC, "
+               f"{adc_bits}-bit ADC, {sense} ({level}), {summary['vectors']} vectors")
+    typer.echo(f"{'block':>8} {'sim J/MAC':>11} {'analytic':>11} {'NeuroSim':>11}  basis")
+    for r in summary["blocks"]:
+        typer.echo(f"{r['block']:>8} {r['simulated_J_per_MAC']:>11.3e} "
+                   f"{r['analytic_J_per_MAC']:>11.3e} {r['neurosim_J_per_MAC']:>11.3e}  "
+                   f"{r['basis']}")
+    t = summary["total"]
+    typer.echo(f"{'total':>8} {t['simulated_J_per_MAC']:>11.3e} {t['analytic_J_per_MAC']:>11.3e}"
+               f" {t['neurosim_J_per_MAC']:>11.3e}")
+    typer.echo(f"settling (virtual ground within 0.1 mV): max {summary['settling_s_max']:.3e} s, "
+               f"mean {summary['settling_s_mean']:.3e} s")
+    typer.echo(f"behavioral vs spice with periphery: "
+               f"{summary['behavioral_vs_spice_max_err_lsb']:.3g} LSB max")
+    typer.echo(f"ADC: {summary['converters']} x {adc_bits}-bit {adc_arch}, {cols_per_adc} "
+               f"column(s) each: {summary['adc_time_per_vector_s'] * 1e9:.3g} ns per vector "
+               f"(sensing window {summary['sense_period_s'] * 1e9:.3g} ns)")
+    typer.echo(f"results: {run_dir}")
+
+
+@app.command()
+@handle_errors
+def irdrop(
+    results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
+        "results"),
+    sizes: Annotated[str, typer.Option(help="Comma-separated array sizes N.")] = "16,32,64,128,256",
+    ratios: Annotated[str, typer.Option(help="Comma-separated r_wire / r_cell ratios.")] = (
+        "1e-6,1e-5,1e-4,1e-3"),
+    vectors: Vectors = 50,
+    seed: Seed = 0,
+) -> None:
+    """IR-drop error vs array size and wire/cell resistance ratio (figure + table)."""
+    from cosim.studies.irdrop import run_irdrop
+
+    run_dir = run_irdrop(results, parse_list("sizes", sizes, int),
+                         parse_list("ratios", ratios, float), vectors, seed)
+    typer.echo(f"results: {run_dir}")
+
+
+def parse_list(field: str, text: str, kind: type) -> tuple:
+    try:
+        return tuple(kind(p) for p in text.split(",") if p.strip())
+    except ValueError:
+        msg = f"must be a comma-separated list of {kind.__name__} values"
+        raise ParamError(field, text, msg) from None
+
+
+@app.command()
+@handle_errors
+def train(
+    config: Annotated[Path, typer.Argument(help="TOML config (see examples/).")],
+    results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
+        "results"),
+) -> None:
+    """Train a network with the simulated arrays in the loop (mode from the config)."""
+    from cosim.nn.commands import train_command
+
+    run_dir, summary = train_command(config, results)
+    for k, v in summary.items():
+        if k != "curve":
+            typer.echo(f"{k:>28}: {v:.4f}" if isinstance(v, float) else f"{k:>28}: {v}")
+    for point in summary.get("curve", []):
+        typer.echo(f"  sparsity {point['sparsity']:.2f}: float {point['float_test_acc']:.4f}, "
+                   f"arrays {point['hardware_test_acc']:.4f}, kept {point['weights_kept']}")
+    typer.echo(f"results: {run_dir}")
+
+
+@app.command()
+@handle_errors
+def evaluate(
+    config: Annotated[Path, typer.Argument(help="TOML config (see examples/).")],
+    results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
+        "results"),
+) -> None:
+    """Accuracy vs ADC bits, drift time and D2D variation over Monte Carlo seeds."""
+    from cosim.nn.commands import evaluate_command
+
+    run_dir, summary = evaluate_command(config, results)
+    typer.echo(f"floating point: {summary.float_acc.iloc[0]:.4f}")
+    typer.echo(summary.drop(columns="float_acc").to_string(index=False,
+                                                           float_format=lambda v: f"{v:.4f}"))
+    typer.echo(f"results: {run_dir}")
+
+
+@app.command()
+@handle_errors
+def sweep(
+    spec: Annotated[Path, typer.Argument(help="Sweep spec (TOML).")],
+    results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
+        "results"),
+    run_dir: Annotated[Path | None, typer.Option(help="Run directory (default: new).")] = None,
+    resume: Annotated[bool, typer.Option(help="Skip the points already finished.")] = False,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler, tcp://host:port.")] = None,
+    workers: Annotated[int, typer.Option(help="LocalCluster worker processes.")] = 2,
+    csv: Annotated[bool, typer.Option("--csv", help="Also write results.csv.")] = False,
+) -> None:
+    """Run a parameter sweep on Dask; results are written point by point."""
+    from cosim.sweeps.command import sweep_command
+    from device_models.validation import check_int
+
+    check_int("workers", workers, 1, 256)
+    if resume and run_dir is None:
+        raise ParamError("run_dir", None, "is required with --resume")
+    out = sweep_command(spec, results, run_dir, resume, scheduler, workers, csv)
+    typer.echo(f"results: {out}")
+
+
+report_app = typer.Typer(help="Self-contained HTML reports from sweeps.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("variation")
+@handle_errors
+def report_variation(
+    source: Annotated[Path, typer.Argument(help="Sweep run directory or spec (TOML).")],
+    results: Annotated[Path, typer.Option(help="Where new runs are created.")] = Path("results"),
+) -> None:
+    """Device-variation report: error distributions, heatmaps, accuracy, worst cases."""
+    from cosim.reports.html import report_command
+
+    typer.echo(f"report: {report_command('variation', source, results)}")
+
+
+@report_app.command("compare")
+@handle_errors
+def report_compare(
+    source: Annotated[Path, typer.Argument(help="Sweep run directory or spec (TOML).")],
+    results: Annotated[Path, typer.Option(help="Where new runs are created.")] = Path("results"),
+) -> None:
+    """Engine-comparison report: error vs size / wires / bits, scatter plots."""
+    from cosim.reports.html import report_command
+
+    typer.echo(f"report: {report_command('compare', source, results)}")
+
+
+@app.command()
+@handle_errors
+def demo(
+    results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
+        "results"),
+    seed: Seed = 0,
+    workers: Annotated[int, typer.Option(help="LocalCluster worker processes.")] = 2,
+) -> None:
+    """The main job on built-in defaults: compare sweep + variation sweep, two reports."""
+    from cosim.cli.demo import run_demo
+    from device_models.validation import check_int
+
+    check_int("workers", workers, 1, 256)
+    check_int("seed", seed, 0)
+    _, variation = run_demo(results, seed, workers, echo=typer.echo)
+    typer.echo(f"report: {variation}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+
+
+if __name__ == "__main__":
+    main()

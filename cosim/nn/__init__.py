@@ -1,0 +1,1 @@
+"""Networks on simulated arrays: layers, training modes, datasets, configs."""

@@ -1,0 +1,153 @@
+"""``cosim train`` and ``cosim evaluate``: run a config, write tables, curves and a manifest."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from cosim.nn.config import RunConfig, load_config
+from cosim.nn.training import run_evaluation, run_training
+from cosim.runs.files import new_run_dir, write_atomic, write_figure, write_json
+from cosim.runs.manifest import now_utc, write_manifest
+from netlists.crossbar import crossbar
+
+
+def _progress(total: int | None, label: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[info]}"), transient=True)
+    task = bar.add_task(label, total=total, info="")
+    return bar, task
+
+
+def train_command(config_path: Path, results: Path) -> tuple[Path, dict]:
+    cfg = load_config(config_path)
+    started = now_utc()
+    run_dir = new_run_dir(results, "train")
+    bar, task = _progress(None, f"train [{cfg.train.mode}]")
+
+    def progress(kind: str, row: dict) -> None:
+        info = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                         for k, v in row.items())
+        bar.update(task, advance=1, info=info)
+
+    with bar:
+        out = run_training(cfg, progress)
+    import pandas as pd
+
+    epochs = pd.DataFrame(out["epochs"])
+    write_atomic(run_dir / "epochs.csv", epochs.to_csv(index=False))
+    summary = out["summary"]
+    write_json(run_dir / "summary.json", summary)
+    _write_model(run_dir, out)
+    _plot_training(run_dir, epochs, summary)
+    write_atomic(run_dir / "config.json", json.dumps(cfg.as_dict(), indent=2, default=list))
+    write_manifest(run_dir, "train", cfg.as_dict(), cfg.train.seed, started)
+    return run_dir, summary
+
+
+def _write_model(run_dir: Path, out: dict) -> None:
+    """Export weights, masks and every tile's device state; one tile's deck as a netlist."""
+    model, layers = out["model"], out["layers"]
+    arrays = {f"w{k}": w for k, w in enumerate(model.weights)}
+    arrays.update({f"b{k}": b for k, b in enumerate(model.biases)})
+    arrays.update({f"mask{k}": m for k, m in enumerate(model.masks)})
+    for k, layer in enumerate(layers):
+        for (ri, ci), fields in layer.fields.items():
+            for name, value in fields.items():
+                arrays[f"layer{k}_tile{ri}_{ci}_{name}"] = value
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    write_atomic(run_dir / "device_states.npz", buf.getvalue())
+    from cosim.engines.spice import SpiceEngine
+    from periphery.converters import dac_codes
+
+    layer = layers[0]
+    state = layer.state(0, 0)
+    x = np.full((1, state.rows), 0.5)
+    from cosim.array.state import ArrayConfig
+
+    config = ArrayConfig(layer.dac, layer.adc[0, 0])
+    p = SpiceEngine().params(state, dac_codes(x, layer.dac), config)
+    write_atomic(run_dir / "layer0_tile0_0.cir", crossbar(p).render())
+
+
+def _plot_training(run_dir: Path, epochs, summary: dict) -> None:
+    from cosim.runs.files import pyplot
+
+    plt = pyplot()
+
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    for phase, sub in epochs.groupby("phase", sort=False):
+        ax[0].plot(np.arange(len(sub)) + 1, sub["loss"], ".-", label=str(phase))
+        if "test_acc" in sub and sub["test_acc"].notna().any():
+            ax[1].plot(np.arange(len(sub)) + 1, sub["test_acc"] * 100, "o-", label=str(phase))
+    ax[0].set(xlabel="epoch", ylabel="training loss", title="loss")
+    ax[0].legend(fontsize=7)
+    if "curve" in summary:
+        cur = summary["curve"]
+        s = [c["sparsity"] * 100 for c in cur]
+        ax[1].plot(s, [c["float_test_acc"] * 100 for c in cur], "o-", label="float")
+        ax[1].plot(s, [c["hardware_test_acc"] * 100 for c in cur], "s-", label="on arrays")
+        ax[1].set(xlabel="sparsity (%)", title="sparsity vs accuracy")
+    else:
+        ax[1].set(xlabel="array epoch", title="test accuracy on the arrays")
+    ax[1].set_ylabel("test accuracy (%)")
+    if ax[1].get_legend_handles_labels()[0]:
+        ax[1].legend(fontsize=7)
+    else:  # deploy / hwa: one number, no curve
+        ax[1].text(0.5, 0.5, "\n".join(f"{k}: {v:.4f}" for k, v in summary.items()
+                                       if isinstance(v, float)),
+                   ha="center", va="center", transform=ax[1].transAxes)
+    write_figure(fig, run_dir / "curves.png")
+    plt.close(fig)
+
+
+def evaluate_command(config_path: Path, results: Path) -> tuple[Path, object]:
+    cfg: RunConfig = load_config(config_path)
+    started = now_utc()
+    run_dir = new_run_dir(results, "evaluate")
+    ev = cfg.evaluate
+    n_jobs = ev.seeds * (len(ev.adc_bits) + 2 * len(ev.drift_times_s)
+                         + (len(ev.d2d_sigma_v) if cfg.hardware.cell != "resistor" else 0))
+    bar, task = _progress(n_jobs, "evaluate")
+    with bar:
+        rows = run_evaluation(cfg, lambda kind, row: bar.update(
+            task, advance=1, info=f"{row['sweep']}={row['value']:g}"))
+    import pandas as pd
+
+    table = pd.DataFrame(rows)
+    write_atomic(run_dir / "evaluate.csv", table.to_csv(index=False))
+    summary = (table[table.sweep != "float"]
+               .groupby(["sweep", "value", "compensated"])["accuracy"]
+               .agg(["mean", "std", "min", "max", "count"]).reset_index())
+    write_atomic(run_dir / "evaluate_summary.csv", summary.to_csv(index=False))
+    _plot_evaluation(run_dir, table, summary)
+    write_manifest(run_dir, "evaluate", cfg.as_dict(), cfg.train.seed, started)
+    return run_dir, summary.assign(float_acc=float(table[table.sweep == "float"].accuracy.iloc[0]))
+
+
+def _plot_evaluation(run_dir: Path, table, summary) -> None:
+    from cosim.runs.files import pyplot
+
+    plt = pyplot()
+
+    sweeps = [s for s in ("adc_bits", "drift_time_s", "d2d_sigma_v") if s in set(summary.sweep)]
+    fig, axes = plt.subplots(1, len(sweeps), figsize=(4.5 * len(sweeps), 4), squeeze=False)
+    f_acc = float(table[table.sweep == "float"].accuracy.iloc[0]) * 100
+    for ax, sw in zip(axes[0], sweeps, strict=True):
+        for comp, sub in summary[summary.sweep == sw].groupby("compensated"):
+            label = "drift compensated" if comp else "as read"
+            ax.errorbar(sub.value, sub["mean"] * 100, yerr=sub["std"].fillna(0) * 100,
+                        fmt="o-", capsize=3, label=label)
+        ax.axhline(f_acc, color="k", ls=":", lw=0.8, label="floating point")
+        if sw == "drift_time_s":
+            ax.set_xscale("log")
+        ax.set(xlabel=sw, ylabel="test accuracy (%)")
+        ax.legend(fontsize=7)
+    write_figure(fig, run_dir / "evaluate.png")
+    plt.close(fig)

@@ -1,0 +1,186 @@
+"""Training / evaluation configs (TOML), validated on load: every unknown key,
+wrong type or out-of-range value is a ParamError naming its place in the file."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cosim.nn.datasets import DATASETS
+from cosim.nn.layers import HardwareConfig
+from device_models.validation import (
+    ParamError,
+    check_choice,
+    check_int,
+    check_kind,
+    check_range,
+)
+
+MODES = ("deploy", "hwa", "in_array", "vau", "prune")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    dataset: str = "digits"
+    """digits (built in) | mnist | emnist_letters (local IDX files)."""
+    seed: int = 0
+    """Seed of the stratified train/test split (digits)."""
+    train_images: str = ""
+    train_labels: str = ""
+    test_images: str = ""
+    test_labels: str = ""
+    limit_train: int = 0
+    """Use only the first N training samples (0 = all)."""
+    limit_test: int = 0
+    """Use only the first N test samples (0 = all)."""
+
+    def __post_init__(self) -> None:
+        check_choice("data.dataset", self.dataset, DATASETS)
+        check_int("data.seed", self.seed, 0)
+        check_int("data.limit_train", self.limit_train, 0)
+        check_int("data.limit_test", self.limit_test, 0)
+        if self.dataset != "digits":
+            for f in ("train_images", "train_labels", "test_images", "test_labels"):
+                if not getattr(self, f):
+                    raise ParamError(f"data.{f}", "", f"is required for dataset={self.dataset}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    sizes: tuple[int, ...] = (64, 32, 10)
+    """Layer widths, input first."""
+
+    def __post_init__(self) -> None:
+        if len(self.sizes) < 2:
+            raise ParamError("model.sizes", list(self.sizes), "needs at least 2 layer widths")
+        for n in self.sizes:
+            check_int("model.sizes[]", n, 1, 100_000)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    mode: str = "deploy"
+    """deploy | hwa | in_array | vau | prune."""
+    epochs: int = 30
+    """Floating-point (or HWA) training epochs."""
+    lr: float = 0.05
+    """SGD learning rate."""
+    batch: int = 32
+    """Minibatch size."""
+    seed: int = 0
+    """Seed of initialisation, shuffling, programming and noise."""
+    array_epochs: int = 1
+    """in_array / vau: epochs of updates written as device pulses."""
+    array_lr: float = 0.02
+    """in_array / vau: learning rate of the pulse updates."""
+    sparsity: float = 0.75
+    """prune / vau: fraction of weights pruned."""
+    sparsities: tuple[float, ...] = (0.0, 0.5, 0.75, 0.9)
+    """prune: the sparsity-vs-accuracy curve's points."""
+    finetune_epochs: int = 60
+    """prune: fine-tuning epochs after pruning."""
+    hwa_noise: float = 0.02
+    """hwa: weight noise sigma relative to max |w| injected in the forward."""
+
+    def __post_init__(self) -> None:
+        check_choice("train.mode", self.mode, MODES)
+        check_int("train.epochs", self.epochs, 0, 10_000)
+        check_range("train.lr", self.lr, 0.0, 10.0, lo_open=True)
+        check_int("train.batch", self.batch, 1, 100_000)
+        check_int("train.seed", self.seed, 0)
+        check_int("train.array_epochs", self.array_epochs, 0, 1000)
+        check_range("train.array_lr", self.array_lr, 0.0, 10.0, lo_open=True)
+        check_range("train.sparsity", self.sparsity, 0.0, 1.0, hi_open=True)
+        for s in self.sparsities:
+            check_range("train.sparsities[]", s, 0.0, 1.0, hi_open=True)
+        check_int("train.finetune_epochs", self.finetune_epochs, 0, 10_000)
+        check_range("train.hwa_noise", self.hwa_noise, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    seeds: int = 3
+    """Monte Carlo seeds per point (programming + noise draws)."""
+    adc_bits: tuple[int, ...] = (3, 4, 6, 8)
+    """ADC resolutions to evaluate."""
+    drift_times_s: tuple[float, ...] = (1.0, 3600.0, 86400.0, 3.15576e7)
+    """Read times after programming (s)."""
+    d2d_sigma_v: tuple[float, ...] = (0.0, 0.03, 0.06)
+    """D2D threshold-voltage sigmas to evaluate (V)."""
+
+    def __post_init__(self) -> None:
+        check_int("evaluate.seeds", self.seeds, 1, 1000)
+        for b in self.adc_bits:
+            check_int("evaluate.adc_bits[]", b, 2, 24)
+        for t in self.drift_times_s:
+            check_range("evaluate.drift_times_s[]", t, 0.0)
+        for s in self.d2d_sigma_v:
+            check_range("evaluate.d2d_sigma_v[]", s, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    hardware: HardwareConfig = field(default_factory=HardwareConfig)
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig,
+            "hardware": HardwareConfig, "evaluate": EvaluateConfig}
+
+
+def _coerce(place: str, value: Any, ann: Any) -> Any:
+    """Check a TOML value against a field's type (exact kinds, no silent casts)."""
+    origin = typing.get_origin(ann)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(ann) if a is not type(None)]
+        return None if value is None else _coerce(place, value, options[0])
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ParamError(place, value, "must be a list")
+        inner = typing.get_args(ann)[0]
+        return tuple(_coerce(f"{place}[{i}]", v, inner) for i, v in enumerate(value))
+    return check_kind(place, value, ann)
+
+
+def config_from_dict(raw: dict[str, Any]) -> RunConfig:
+    if not isinstance(raw, dict):
+        raise ParamError("config", type(raw).__name__, "must be a TOML table")
+    for key in raw:
+        if key not in SECTIONS:
+            raise ParamError(key, raw[key], f"unknown section; allowed: {', '.join(SECTIONS)}")
+    built = {}
+    for name, cls in SECTIONS.items():
+        table = raw.get(name, {})
+        if not isinstance(table, dict):
+            raise ParamError(name, table, "must be a table ([section])")
+        fields = typing.get_type_hints(cls)
+        kwargs = {}
+        for key, value in table.items():
+            if key not in fields:
+                raise ParamError(f"{name}.{key}", value,
+                                 f"unknown key; allowed: {', '.join(sorted(fields))}")
+            kwargs[key] = _coerce(f"{name}.{key}", value, fields[key])
+        built[name] = cls(**kwargs)
+    return RunConfig(**built)
+
+
+def load_config(path: str | Path) -> RunConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise ParamError("config", str(path), "must be an existing TOML file")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ParamError("config", str(path), f"is not valid TOML: {exc}") from None
+    return config_from_dict(raw)

@@ -1,0 +1,272 @@
+"""Training and inference with the simulated arrays in the loop.
+
+Modes (``train.mode``):
+- ``deploy``: train in floating point, program the devices (with write
+  variation), evaluate through the configured engine.
+- ``hwa``: hardware-aware training: DAC/ADC quantization and weight noise in the
+  forward pass (straight-through backward), then deploy.
+- ``in_array``: float pre-training, then ``array_epochs`` where every forward
+  pass runs on the arrays (any engine; ``spice`` = chip-in-the-loop), the
+  backward pass uses the weights read back from the devices, and updates are
+  written as gate pulses through the FeFET switching model.
+- ``vau``: pre-train, prune to ``sparsity`` (2-FeFET sparse cells), then
+  in-array fine-tuning twice from the same start: exact per-cell updates and
+  the vectorial approximate update (one value per row + one per column).
+- ``prune``: train -> one-shot magnitude prune -> fine-tune, for each point of
+  ``sparsities`` (the sparsity-vs-accuracy curve); deployed on sparse cells;
+  the ``sparsity`` point is exported (device states, a netlist, manifest).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+
+from cosim.nn.config import RunConfig
+from cosim.nn.datasets import Dataset, load_digits_dataset, load_idx_dataset
+from cosim.nn.layers import AnalogLayer, HardwareConfig
+from cosim.nn.mlp import MLP, SGD, MatMul, accuracy, train_float
+from device_models.validation import ParamError
+from periphery.converters import DacParams, dac_codes, dac_volts
+
+Progress = Callable[[str, dict], None]
+CALIBRATION_SAMPLES = 512
+
+
+def load_dataset(cfg: RunConfig) -> Dataset:
+    d = cfg.data
+    ds = (load_digits_dataset(d.seed) if d.dataset == "digits" else
+          load_idx_dataset(d.dataset, d.train_images, d.train_labels, d.test_images,
+                           d.test_labels))
+    if ds.features != cfg.model.sizes[0]:
+        raise ParamError("model.sizes[0]", cfg.model.sizes[0],
+                         f"must equal the dataset's {ds.features} input features")
+    if ds.classes > cfg.model.sizes[-1]:
+        raise ParamError("model.sizes[-1]", cfg.model.sizes[-1],
+                         f"must be at least the dataset's {ds.classes} classes")
+    n_tr = d.limit_train or len(ds.y_train)
+    n_te = d.limit_test or len(ds.y_test)
+    return Dataset(ds.x_train[:n_tr], ds.y_train[:n_tr], ds.x_test[:n_te], ds.y_test[:n_te],
+                   ds.classes, ds.name)
+
+
+# ---------------------------------------------------------------- deployment
+
+def deploy(model: MLP, hw: HardwareConfig, ds: Dataset, rng: np.random.Generator,
+           domains: bool = False) -> list[AnalogLayer]:
+    """Program every layer onto arrays and calibrate input scales and ADC ranges."""
+    acts = model.forward(ds.x_train[:CALIBRATION_SAMPLES])
+    layers = []
+    for k, w in enumerate(model.weights):
+        scale = float(max(acts[k].max(), 1e-12))
+        mask = model.masks[k] if model.masks else None
+        layer = AnalogLayer(w, hw, rng, mask=mask, input_scale=scale, domains=domains)
+        layer.calibrate(acts[k])
+        layers.append(layer)
+    return layers
+
+
+def array_matmul(layers: list[AnalogLayer], rng: np.random.Generator | None,
+                 age_s: float | None = None, compensate: bool = False) -> MatMul:
+    return lambda k, x: layers[k].forward(x, rng, age_s, compensate)
+
+
+def hwa_matmul(model: MLP, hw: HardwareConfig, noise: float, rng: np.random.Generator,
+               input_scales: list[float]) -> MatMul:
+    """Forward with the DAC's input quantization, weight noise and the ADC's output
+    quantization (range: the batch's largest |output|); gradients pass straight through."""
+    dac = DacParams(hw.dac_bits, 1.0)
+
+    def mm(k: int, x: np.ndarray) -> np.ndarray:
+        w = model.effective(k)
+        s = input_scales[k]
+        xq = dac_volts(dac_codes(x / s, dac), dac) * s
+        wn = w + rng.normal(0.0, noise * np.abs(w).max(), w.shape)
+        if model.masks:
+            wn = wn * model.masks[k]
+        y = xq @ wn
+        # Signed mid-tread ADC in MAC units, range = the batch's largest |y|.
+        top = 2 ** (hw.adc_bits - 1) - 1
+        lsb = float(max(np.abs(y).max(), 1e-12)) / top
+        return np.clip(np.rint(y / lsb), -top - 1, top) * lsb
+
+    return mm
+
+
+def prune(model: MLP, sparsity: float) -> MLP:
+    """One-shot magnitude pruning, per layer, to the target sparsity."""
+    out = copy.deepcopy(model)
+    out.masks = []
+    for w in out.weights:
+        k = round(sparsity * w.size)
+        keep = np.ones(w.shape, dtype=bool)
+        if k:
+            keep.ravel()[np.argsort(np.abs(w), axis=None)[:k]] = False
+        out.masks.append(keep)
+    return out
+
+
+# ---------------------------------------------------------------- in-array training
+
+def train_in_array(model: MLP, layers: list[AnalogLayer], ds: Dataset, epochs: int, lr: float,
+                   batch: int, rng: np.random.Generator, vau: bool = False,
+                   progress: Progress | None = None) -> list[dict]:
+    """Forward on the arrays, backward with the read-back weights, updates as pulses."""
+    model = copy.deepcopy(model)
+    bias_opt = SGD(lr=lr, momentum=0.0)
+    rows = []
+    mm = array_matmul(layers, rng)
+    for ep in range(epochs):
+        t0 = time.perf_counter()
+        order = rng.permutation(len(ds.y_train))
+        losses = []
+        for s in range(0, len(order), batch):
+            idx = order[s:s + batch]
+            model.weights = [layer.read_weights() for layer in layers]
+            acts = model.forward(ds.x_train[idx], mm)
+            gw, gb, loss = model.gradients(acts, ds.y_train[idx])
+            for layer, g in zip(layers, gw, strict=True):
+                layer.apply_update(-lr * g, rng, vau=vau)
+            bias_opt.step(model.biases, gb)
+            losses.append(loss)
+        model.weights = [layer.read_weights() for layer in layers]
+        row = {"phase": "vau" if vau else "in_array", "epoch": ep + 1,
+               "loss": float(np.mean(losses)),
+               "test_acc": accuracy(model, ds.x_test, ds.y_test, mm),
+               "seconds": time.perf_counter() - t0}
+        rows.append(row)
+        if progress:
+            progress("epoch", row)
+    return rows
+
+
+# ---------------------------------------------------------------- the modes
+
+def run_training(cfg: RunConfig, progress: Progress | None = None) -> dict:
+    """Run ``cfg.train.mode``; returns {"epochs": rows, "summary": {...}, "model": MLP,
+    "layers": [...]}."""
+    tc, hw = cfg.train, cfg.hardware
+    ds = load_dataset(cfg)
+    rng = np.random.default_rng(tc.seed)
+    rows: list[dict] = []
+
+    def on_epoch(phase: str) -> Callable[[int, float], None]:
+        def cb(ep: int, loss: float) -> None:
+            row = {"phase": phase, "epoch": ep + 1, "loss": loss}
+            rows.append(row)
+            if progress:
+                progress("epoch", row)
+        return cb
+
+    model = MLP.init(cfg.model.sizes, rng)
+    if tc.mode == "hwa":
+        scales = [1.0] + [1.0] * (len(cfg.model.sizes) - 2)
+        train_float(model, ds.x_train, ds.y_train, max(1, tc.epochs // 3), rng, tc.lr, tc.batch,
+                    on_epoch=on_epoch("float"))
+        acts = model.forward(ds.x_train[:CALIBRATION_SAMPLES])
+        scales = [float(max(a.max(), 1e-12)) for a in acts[:-1]]
+        train_float(model, ds.x_train, ds.y_train, tc.epochs, rng, tc.lr, tc.batch,
+                    matmul=hwa_matmul(model, hw, tc.hwa_noise, rng, scales),
+                    on_epoch=on_epoch("hwa"))
+    else:
+        train_float(model, ds.x_train, ds.y_train, tc.epochs, rng, tc.lr, tc.batch,
+                    on_epoch=on_epoch("float"))
+    summary: dict = {"mode": tc.mode, "float_test_acc": accuracy(model, ds.x_test, ds.y_test)}
+
+    if tc.mode in ("deploy", "hwa"):
+        layers = deploy(model, hw, ds, rng)
+        summary["hardware_test_acc"] = accuracy(model, ds.x_test, ds.y_test,
+                                                array_matmul(layers, rng))
+        return {"epochs": rows, "summary": summary, "model": model, "layers": layers}
+
+    if tc.mode == "in_array":
+        layers = deploy(model, hw, ds, rng, domains=True)
+        summary["hardware_test_acc_before"] = accuracy(model, ds.x_test, ds.y_test,
+                                                       array_matmul(layers, rng))
+        rows += train_in_array(model, layers, ds, tc.array_epochs, tc.array_lr, tc.batch, rng,
+                               progress=progress)
+        summary["hardware_test_acc"] = rows[-1]["test_acc"] if tc.array_epochs else (
+            summary["hardware_test_acc_before"])
+        summary["seconds_per_array_epoch"] = float(np.mean(
+            [r["seconds"] for r in rows if r["phase"] == "in_array"] or [0.0]))
+        return {"epochs": rows, "summary": summary, "model": model, "layers": layers}
+
+    if tc.mode == "vau":
+        if hw.cell != "sparse_fefet":
+            raise ParamError("hardware.cell", hw.cell, "vau mode needs sparse_fefet cells")
+        pruned = prune(model, tc.sparsity)
+        summary["pruned_float_test_acc"] = accuracy(pruned, ds.x_test, ds.y_test)
+        start_seed = int(rng.integers(2**31))
+        for vau in (False, True):
+            r2 = np.random.default_rng(start_seed)  # both variants from the same start
+            layers = deploy(pruned, hw, ds, r2, domains=True)
+            key = "vau" if vau else "exact"
+            summary[f"{key}_test_acc_before"] = accuracy(pruned, ds.x_test, ds.y_test,
+                                                         array_matmul(layers, r2))
+            rows += train_in_array(pruned, layers, ds, tc.array_epochs, tc.array_lr, tc.batch,
+                                   r2, vau=vau, progress=progress)
+            summary[f"{key}_test_acc"] = rows[-1]["test_acc"]
+        summary["sparsity"] = tc.sparsity
+        return {"epochs": rows, "summary": summary, "model": pruned, "layers": layers}
+
+    # prune: the sparsity-vs-accuracy curve
+    curve = []
+    exported = None
+    for sp in sorted(set(tc.sparsities) | {tc.sparsity}):
+        pruned = prune(model, sp)
+        train_float(pruned, ds.x_train, ds.y_train, tc.finetune_epochs, rng, tc.lr, tc.batch,
+                    on_epoch=on_epoch(f"finetune@{sp:g}"))
+        hw_sp = hw if sp == 0 else replace(hw, cell="sparse_fefet")
+        layers = deploy(pruned, hw_sp, ds, rng)
+        point = {"sparsity": sp, "float_test_acc": accuracy(pruned, ds.x_test, ds.y_test),
+                 "hardware_test_acc": accuracy(pruned, ds.x_test, ds.y_test,
+                                               array_matmul(layers, rng)),
+                 "weights_kept": int(sum(m.sum() for m in pruned.masks))}
+        curve.append(point)
+        if progress:
+            progress("point", point)
+        if sp == tc.sparsity:
+            exported = (pruned, layers)
+    summary["curve"] = curve
+    summary["dense_float_test_acc"] = next(p["float_test_acc"] for p in curve
+                                           if p["sparsity"] == min(q["sparsity"] for q in curve))
+    return {"epochs": rows, "summary": summary, "model": exported[0], "layers": exported[1]}
+
+
+# ---------------------------------------------------------------- evaluation sweeps
+
+def run_evaluation(cfg: RunConfig, progress: Progress | None = None) -> list[dict]:
+    """Accuracy vs ADC bits, vs drift time (with and without global drift
+    compensation) and vs D2D sigma, each over ``evaluate.seeds`` programming draws."""
+    ds = load_dataset(cfg)
+    rng = np.random.default_rng(cfg.train.seed)
+    model = MLP.init(cfg.model.sizes, rng)
+    train_float(model, ds.x_train, ds.y_train, cfg.train.epochs, rng, cfg.train.lr,
+                cfg.train.batch)
+    ev, hw = cfg.evaluate, cfg.hardware
+    rows = [{"sweep": "float", "value": 0.0, "seed": 0, "compensated": False,
+             "accuracy": accuracy(model, ds.x_test, ds.y_test)}]
+    jobs: list[tuple[str, float, HardwareConfig, float | None, bool]] = []
+    for b in ev.adc_bits:
+        jobs.append(("adc_bits", float(b), replace(hw, adc_bits=b), None, False))
+    for t in ev.drift_times_s:
+        for comp in (False, True):
+            jobs.append(("drift_time_s", t, hw, t, comp))
+    if hw.cell != "resistor":
+        for s in ev.d2d_sigma_v:
+            jobs.append(("d2d_sigma_v", s, replace(hw, d2d_sigma_v=s), None, False))
+    for seed in range(ev.seeds):
+        for sweep, value, hw_j, age, comp in jobs:
+            r = np.random.default_rng([cfg.train.seed, seed])
+            layers = deploy(model, hw_j, ds, r)
+            acc = accuracy(model, ds.x_test, ds.y_test, array_matmul(layers, r, age, comp))
+            row = {"sweep": sweep, "value": value, "seed": seed, "compensated": comp,
+                   "accuracy": acc}
+            rows.append(row)
+            if progress:
+                progress("eval", row)
+    return rows

@@ -1,0 +1,1 @@
+"""Run directories: atomic files, figures, manifests."""

@@ -1,0 +1,1 @@
+"""Circuit simulators: the ngspice subprocess harness, its raw reader, PySpice shared mode."""

@@ -1,0 +1,1 @@
+"""Studies built on the engines: engine comparison, IR drop, energy per MAC, device reports."""

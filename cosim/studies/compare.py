@@ -1,0 +1,214 @@
+"""Same array, same inputs, two engines: how far apart are they?"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from cosim.array.mapping import fit_mapping, interleave, weights_to_pairs
+from cosim.array.result import MVMResult
+from cosim.array.state import ArrayConfig, ArrayState, full_scale_current
+from cosim.engines import ENGINES, get_engine
+from device_models.cells import Cell, FefetCell, ResistorCell, SparseFefetCell
+from device_models.resistor import ResistorParams
+from device_models.validation import ParamError, check_choice, check_int, check_range
+from periphery.converters import AdcParams, DacParams
+
+
+@dataclass(frozen=True)
+class CompareSpec:
+    rows: int = 32
+    """Array rows (inputs)."""
+    cols: int = 32
+    """Logical columns (outputs)."""
+    vectors: int = 200
+    """Random input vectors K."""
+    seed: int = 0
+    """Seed of the numpy Generator that draws weights and inputs."""
+    differential: bool = False
+    """Signed weights on (G+, G-) column pairs."""
+    r_wire_ohm: float = 0.0
+    """Row and column wire resistance per cell pitch (ohm)."""
+    dac_bits: int = 8
+    """Row DAC resolution."""
+    dac_v_fs_v: float = 0.2
+    """Row DAC full-scale voltage (V)."""
+    adc_bits: int = 8
+    """Column ADC resolution (range: the array's largest possible current)."""
+    g_min_s: float = 1e-6
+    """Lowest cell conductance (S)."""
+    g_max_s: float = 1e-4
+    """Highest cell conductance (S)."""
+    engines: tuple[str, str] = ("ideal", "spice")
+    """(reference, candidate) engine names."""
+    cell: str = "resistor"
+    """Cell type: resistor | fefet | sparse_fefet."""
+    sparsity: float = 0.0
+    """Fraction of weights pruned (sparse_fefet cells only)."""
+    noise: bool = False
+    """Read noise in the behavioral engine (off: compare the models, not a noise draw)."""
+    adc_percentile: float = 100.0
+    """ADC range: 100 = the largest current the array can produce (max); below 100 =
+    that percentile of |output| over a calibration draw of inputs (clips the tail)."""
+
+    def __post_init__(self) -> None:
+        check_int("rows", self.rows, 1, 4096)
+        check_int("cols", self.cols, 1, 4096)
+        check_int("vectors", self.vectors, 1, 1_000_000)
+        check_int("seed", self.seed, 0)
+        check_range("r_wire_ohm", self.r_wire_ohm, 0.0, 1e6)
+        if len(self.engines) != 2 or self.engines[0] == self.engines[1]:
+            raise ParamError("engines", ",".join(self.engines), "must name two different engines")
+        for e in self.engines:
+            if e not in ENGINES:
+                raise ParamError("engines", e, f"each must be one of {', '.join(ENGINES)}")
+        if self.cell not in CELLS:
+            raise ParamError("cell", self.cell, f"must be one of {', '.join(CELLS)}")
+        check_range("sparsity", self.sparsity, 0.0, 1.0, hi_open=True)
+        if self.sparsity > 0 and self.cell != "sparse_fefet":
+            raise ParamError("sparsity", self.sparsity, "needs cell=sparse_fefet (0 otherwise)")
+        check_range("adc_percentile", self.adc_percentile, 50.0, 100.0)
+        ResistorParams(self.g_min_s, self.g_max_s)  # validates the range
+        DacParams(self.dac_bits, self.dac_v_fs_v)
+        AdcParams(self.adc_bits)
+
+
+CELLS = ("resistor", "fefet", "sparse_fefet")
+
+
+def make_cell(spec: CompareSpec) -> Cell:
+    """The spec's cell; FeFET cells define their conductance at the DAC full scale."""
+    if spec.cell == "resistor":
+        return ResistorCell(ResistorParams(spec.g_min_s, spec.g_max_s))
+    fefet = FefetCell(v_ref_v=spec.dac_v_fs_v)
+    return fefet if spec.cell == "fefet" else SparseFefetCell(weight=fefet)
+
+
+def spanning_inputs(rng: np.random.Generator, vectors: int, rows: int) -> np.ndarray:
+    """Inputs whose sums cover the whole output range: vector k is active on a
+    random fraction k/(K-1) of the rows, each active input uniform in [0.5, 1]."""
+    density = np.linspace(0.0, 1.0, vectors) if vectors > 1 else np.ones(1)
+    active = rng.uniform(size=(vectors, rows)) < density[:, None]
+    return active * rng.uniform(0.5, 1.0, (vectors, rows))
+
+
+def build_case(spec: CompareSpec) -> tuple[ArrayState, ArrayConfig, np.ndarray]:
+    """Random array and inputs drawn from ``numpy.random.default_rng(spec.seed)``."""
+    rng = np.random.default_rng(spec.seed)
+    cell = make_cell(spec)
+    g_min, g_max = cell.g_range()
+    if spec.differential:
+        w = rng.uniform(-1.0, 1.0, (spec.rows, spec.cols))
+        g = interleave(*weights_to_pairs(w, fit_mapping(w, g_min, g_max)))
+    else:
+        g = rng.uniform(g_min, g_max, (spec.rows, spec.cols))
+    fields = cell.program(g)
+    if spec.sparsity > 0:
+        keep = rng.uniform(size=g.shape) >= spec.sparsity
+        fields = SparseFefetCell.prune(fields, keep)
+    state = ArrayState(fields, cell, spec.differential)
+    dac = DacParams(spec.dac_bits, spec.dac_v_fs_v)
+    x = spanning_inputs(rng, spec.vectors, spec.rows)
+    i_fs = full_scale_current(state, dac)
+    if spec.adc_percentile < 100:  # calibrated on a separate draw, never the test inputs
+        calib = spanning_inputs(rng, max(spec.vectors, 200), spec.rows)
+        probe = ArrayConfig(dac, AdcParams(spec.adc_bits, i_fs, signed=spec.differential))
+        out = get_engine("ideal").run(state, calib, probe).i_out_a
+        i_fs = float(np.percentile(np.abs(out), spec.adc_percentile)) or i_fs
+    adc = AdcParams(spec.adc_bits, i_fs, signed=spec.differential)
+    config = ArrayConfig(dac, adc, spec.r_wire_ohm, spec.r_wire_ohm)
+    return state, config, x
+
+
+def compare_results(ref: MVMResult, cand: MVMResult, config: ArrayConfig) -> dict[str, float]:
+    err = np.abs(cand.i_out_a - ref.i_out_a)
+    scale = float(np.max(np.abs(ref.i_out_a))) or 1.0
+    return {
+        "max_abs_err_A": float(err.max()),
+        "max_rel_err": float(err.max()) / scale,
+        "max_err_lsb": float(err.max()) / config.adc.lsb_a,
+        "adc_code_mismatch_frac": float(np.mean(cand.adc_code != ref.adc_code)),
+        "max_code_diff": int(np.max(np.abs(cand.adc_code - ref.adc_code))),
+        "adc_lsb_A": config.adc.lsb_a,
+    }
+
+
+def with_sensing(config: ArrayConfig, kind: str, level: str = "behavioral"
+                 ) -> tuple[ArrayConfig, dict]:
+    """Column sensing sized for the ADC's full scale. At transistor level the CMOS
+    op-amp is characterized in ngspice and its measured figures become the
+    behavioural stand-in's (returned as the second item; empty otherwise)."""
+    from periphery.sensing import sized_for
+
+    sense = sized_for(config.adc.i_fs_a, kind, level=level)
+    figures: dict = {}
+    if level == "transistor":
+        from cosim.benches.opamp import macro_model
+
+        sense, fig = macro_model(sense, config.adc.i_fs_a)
+        figures = dataclasses.asdict(fig)
+    return dataclasses.replace(config, sense=sense), figures
+
+
+def periphery_breakdown(state: ArrayState, x: np.ndarray, config: ArrayConfig,
+                        transistor: MVMResult) -> dict[str, float]:
+    """Where a transistor-level read-out differs from a near-ideal behavioural one,
+    and why: the behavioral engine with the nominal op-amp (gain 1e5, 5 GHz, no
+    offset or output resistance), then with one measured figure at a time, each
+    as max |change| in LSB; and the nominal and full stand-ins against the circuit."""
+    sense = config.sense
+    nominal = dataclasses.replace(sense, cmos=None, opamp_gain=1e5, gbw_hz=5e9,
+                                  r_out_ohm=0.0, offset_sys_v=0.0)
+    engine = get_engine("behavioral", noise=False)
+
+    def run(s) -> np.ndarray:
+        return engine.run(state, x, dataclasses.replace(config, sense=s)).i_out_a
+
+    base = run(nominal)
+    lsb = config.adc.lsb_a
+    one_at_a_time = {
+        "finite_gain": {"opamp_gain": sense.opamp_gain},
+        "offset": {"offset_sys_v": sense.offset_sys_v},
+        "bandwidth_settling": {"gbw_hz": sense.gbw_hz},
+        "output_resistance": {"r_out_ohm": sense.r_out_ohm},
+    }
+    out = {f"effect_{k}_lsb": float(np.abs(run(dataclasses.replace(nominal, **kw)) - base).max()
+                                     / lsb) for k, kw in one_at_a_time.items()}
+    out["nominal_behavioral_vs_transistor_max_err_lsb"] = float(
+        np.abs(transistor.i_out_a - base).max() / lsb)
+    return out
+
+
+def run_compare(spec: CompareSpec, engine_options: dict[str, dict] | None = None,
+                sense: str | None = None, level: str = "behavioral"
+                ) -> tuple[dict, MVMResult, MVMResult]:
+    """Run both engines on the spec's case; return (metrics, reference, candidate).
+    ``sense`` (integrator | tia) adds column sensing sized for the ADC's full scale,
+    at ``level`` behavioral or transistor (the spice engine then simulates the CMOS
+    op-amps; the behavioral engine uses their measured figures)."""
+    check_choice("periphery_level", level, ("behavioral", "transistor"))
+    if level == "transistor" and sense is None:
+        raise ParamError("periphery_level", level, "needs a sensing circuit (integrator | tia)")
+    opts = {"behavioral": {"noise": spec.noise, "seed": spec.seed}, **(engine_options or {})}
+    state, config, x = build_case(spec)
+    figures: dict = {}
+    if sense is not None:
+        config, figures = with_sensing(config, sense, level)
+    a, b = spec.engines
+    ref = get_engine(a, **opts.get(a, {})).run(state, x, config)
+    cand = get_engine(b, **opts.get(b, {})).run(state, x, config)
+    metrics = {"rows": spec.rows, "cols": spec.cols, "vectors": spec.vectors,
+               "engines": f"{a},{b}", "seed": spec.seed, "differential": spec.differential,
+               "r_wire_ohm": spec.r_wire_ohm, "cell": spec.cell, "sparsity": spec.sparsity,
+               "periphery": sense or "none", "periphery_level": level if sense else "none",
+               **compare_results(ref, cand, config),
+               f"seconds_{a}": ref.seconds, f"seconds_{b}": cand.seconds}
+    if figures:
+        metrics.update({f"opamp_{k}": v for k, v in figures.items()})
+        spice_result = cand if b == "spice" else ref if a == "spice" else None
+        if spice_result is not None:
+            metrics.update(periphery_breakdown(state, x, config, spice_result))
+    return metrics, ref, cand
+

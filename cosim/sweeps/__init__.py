@@ -1,0 +1,1 @@
+"""Parameter sweeps on Dask: specs, point kinds, resumable runner."""

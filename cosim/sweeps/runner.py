@@ -1,0 +1,206 @@
+"""Sweep runner: points on Dask, each result written atomically as it finishes.
+
+Layout of a sweep run directory::
+
+    spec.toml, spec.json     the spec as given and as resolved
+    points/<id>.json         one file per finished point (status ok or failed)
+    points/<id>.npz          the point's artifacts (arrays), when it has any
+    results.parquet          the tidy table (results.csv on request)
+    manifest.json
+
+``resume`` re-runs exactly the points whose file is missing or failed; a file is
+complete or absent (temp + rename), so a killed sweep leaves nothing corrupt.
+A failing point (non-convergence, timeout, ngspice crash, a killed worker) is
+recorded with its error (and rundir / netlist / log tail for simulator
+failures) and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cosim.errors import CosimError, SimulationError
+from cosim.runs.files import write_atomic, write_json
+from cosim.runs.manifest import now_utc, write_manifest
+from cosim.sweeps.spec import SweepSpec, spec_from_dict
+from device_models.validation import ParamError
+
+
+def execute_point(kind: str, point: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+    """Run on a worker: never raises for a point's own failure; returns a record."""
+    from cosim.sweeps.points import run_point
+
+    t0 = time.perf_counter()
+    record: dict[str, Any] = {"id": point["id"], "params": point["params"]}
+    try:
+        out = run_point(kind, point["params"], timeout_s)
+        record.update(status="ok", metrics=out["metrics"], error=None)
+        arts = out.get("artifacts") or {}
+        if arts:
+            buf = io.BytesIO()
+            np.savez_compressed(buf, **arts)
+            record["artifacts_npz"] = buf.getvalue()
+    except SimulationError as exc:
+        record.update(status="failed", metrics={}, error=str(exc).splitlines()[0],
+                      rundir=str(exc.rundir) if exc.rundir else None,
+                      netlist=str(exc.netlist) if exc.netlist else None,
+                      log_tail=exc.log_tail)
+    except (CosimError, ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        record.update(status="failed", metrics={}, error=f"{type(exc).__name__}: {exc}",
+                      traceback=traceback.format_exc(limit=5))
+    record["seconds"] = time.perf_counter() - t0
+    return record
+
+
+def point_path(run_dir: Path, pid: str) -> Path:
+    return run_dir / "points" / f"{pid}.json"
+
+
+def save_record(run_dir: Path, record: dict[str, Any]) -> None:
+    npz = record.pop("artifacts_npz", None)
+    if npz is not None:
+        write_atomic(run_dir / "points" / f"{record['id']}.npz", npz)
+        record["artifacts"] = f"{record['id']}.npz"
+    write_json(point_path(run_dir, record["id"]), record)
+
+
+def finished_ids(run_dir: Path) -> set[str]:
+    """Points with a complete ``ok`` record (failed ones are retried on resume)."""
+    done = set()
+    for f in (run_dir / "points").glob("*.json"):
+        try:
+            rec = json.loads(f.read_text())
+        except (json.JSONDecodeError, OSError):
+            continue  # unreadable: run again
+        if rec.get("status") == "ok":
+            done.add(rec["id"])
+    return done
+
+
+def prepare_run_dir(run_dir: Path, spec: SweepSpec, spec_text: str, resume: bool) -> None:
+    (run_dir / "points").mkdir(parents=True, exist_ok=True)
+    old = run_dir / "spec.json"
+    if resume:
+        if not old.exists():
+            raise ParamError("run_dir", str(run_dir), "has no spec.json: nothing to resume")
+        if json.loads(old.read_text()) != json.loads(json.dumps(spec.as_dict())):
+            raise ParamError("spec", spec.name, f"differs from the spec {run_dir} was run with")
+        # A run killed mid-write leaves its temp file (never a partial record): drop them.
+        for stale in run_dir.rglob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+    elif any((run_dir / "points").iterdir()):
+        raise ParamError("run_dir", str(run_dir), "already holds points; pass --resume")
+    write_atomic(run_dir / "spec.toml", spec_text)
+    write_json(old, spec.as_dict())
+
+
+def run_sweep(spec: SweepSpec, spec_text: str, run_dir: Path, *, scheduler: str | None = None,
+              workers: int = 2, resume: bool = False, csv: bool = False,
+              on_point: Callable[[dict, int, int], None] | None = None,
+              batch: int | None = None) -> Any:
+    """Run every pending point; return the tidy table (pandas DataFrame)."""
+    started = now_utc()
+    prepare_run_dir(run_dir, spec, spec_text, resume)
+    points = spec.points()
+    done = finished_ids(run_dir) if resume else set()
+    pending = [p for p in points if p["id"] not in done]
+    if pending:
+        _run_on_dask(spec, pending, run_dir, scheduler, workers, on_point, len(done),
+                     len(points), batch)
+    table = collect(run_dir, spec)
+    buf = io.BytesIO()
+    table.to_parquet(buf, index=False)
+    write_atomic(run_dir / "results.parquet", buf.getvalue())
+    if csv:
+        write_atomic(run_dir / "results.csv", table.to_csv(index=False))
+    seeds = list(spec.seeds)
+    write_manifest(run_dir, f"sweep {spec.name}",
+                   {"spec": spec.as_dict(), "scheduler": scheduler or f"LocalCluster({workers})",
+                    "points": len(points), "resumed_with": len(done)},
+                   seeds[0] if len(seeds) == 1 else None, started)
+    return table
+
+
+def _run_batch(kind: str, batch: list[dict], timeout_s: float) -> list[dict]:
+    return [execute_point(kind, p, timeout_s) for p in batch]
+
+
+def _run_on_dask(spec: SweepSpec, pending: list[dict], run_dir: Path, scheduler: str | None,
+                 workers: int, on_point, n_done: int, n_total: int, batch: int | None) -> None:
+    """Submit the pending points in batches (default: about 8 tasks per worker thread,
+    so cheap points do not pay the per-task scheduling cost one by one)."""
+    import logging
+
+    from distributed import Client, LocalCluster, as_completed
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    cluster = None
+    if scheduler:
+        client = Client(scheduler, timeout="20s")
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster)
+    try:
+        if batch is None:
+            threads = sum(client.nthreads().values()) or workers
+            batch = max(1, -(-len(pending) // (8 * threads)))
+        batches = [pending[i:i + batch] for i in range(0, len(pending), batch)]
+        futures = {client.submit(_run_batch, spec.kind, b, spec.timeout_s, pure=False,
+                                 retries=0): b for b in batches}
+        count = n_done
+        for fut in as_completed(futures):
+            try:
+                records = fut.result()
+            except Exception as exc:  # worker died / killed: record every point of the batch
+                records = [{"id": p["id"], "params": p["params"], "status": "failed",
+                            "metrics": {}, "error": f"worker lost: {type(exc).__name__}: {exc}",
+                            "seconds": float("nan")} for p in futures[fut]]
+            for rec in records:
+                save_record(run_dir, rec)
+                count += 1
+                if on_point:
+                    on_point(rec, count, n_total)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def collect(run_dir: Path, spec: SweepSpec):
+    """Tidy table of every point in the spec, one row each (missing ones as such)."""
+    import pandas as pd
+
+    rows = []
+    for p in spec.points():
+        f = point_path(run_dir, p["id"])
+        rec = json.loads(f.read_text()) if f.exists() else {"status": "missing", "metrics": {}}
+        row = {"point_id": p["id"], **p["params"], "status": rec["status"],
+               "error": rec.get("error"), "seconds": rec.get("seconds")}
+        for m in spec.metrics:
+            row[m] = rec.get("metrics", {}).get(m)
+        for key in ("engines",):
+            if key in row and isinstance(row[key], list):
+                row[key] = ",".join(row[key])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def load_run(run_dir: Path) -> tuple[SweepSpec, Any]:
+    """Spec and tidy table of a finished sweep directory."""
+    import pandas as pd
+
+    spec_file = run_dir / "spec.json"
+    if not spec_file.exists() or not (run_dir / "results.parquet").exists():
+        raise ParamError("run_dir", str(run_dir), "is not a finished sweep (no spec.json / "
+                         "results.parquet)")
+    spec = spec_from_dict(json.loads(spec_file.read_text()))
+    return spec, pd.read_parquet(run_dir / "results.parquet")

@@ -1,0 +1,225 @@
+"""Column sensing: charge integrator or transimpedance amplifier around an op-amp,
+at one of two levels:
+
+- behavioural (``cmos`` None): finite DC gain, one pole set by the gain-bandwidth
+  product, output resistance, input offset, as controlled sources;
+- transistor level (``cmos`` set): the two-stage CMOS op-amp of
+  ``netlists/opamp_cmos.py`` on the generic MOSFET card, between supply rails.
+
+Behavioural SPICE face (one instance per column, ``<name> col out rst``):
+
+    G1  0 p  (V(col) - offset) * gm     gm = A / r1, one pole at GBW / A
+    R1  p 0  r1 ;  C1 p 0 c1
+    Eo  out 0 p 0 -1                    inverting: V(out) = -A (V(col) - offset) at DC
+    Cf / Rf  out col                    integrator capacitor or TIA resistor
+    S1  out col rst 0 (integrator)      discharges Cf (tau = t_reset / 10) while V(rst) > 0.5,
+                                        the op-amp in unity-gain feedback
+
+The op-amp's supply current is modelled class A: VDD * (I_bias + |I_out|),
+with I_out the current its output drives into the feedback element; this is
+how the sensing block's energy is computed (a documented figure, not a
+transistor-level simulation).
+
+Transistor-level SPICE face (``<name> col out rst vdd vss``): the CMOS op-amp with
+its non-inverting input at ``offset_v`` and the same feedback element and reset
+switch; its energy is what the rails deliver, simulated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from device_models.spice_text import fmt
+from device_models.validation import ParamError, check_choice, check_range
+from periphery import opamp_cmos
+from periphery.opamp_cmos import CmosOpamp
+
+R1_OHM = 1e6
+RZ_EDGE_S = 1e-10
+"""Edge of the return-to-zero row pulses that define an integrator's window."""
+
+
+@dataclass(frozen=True)
+class SenseParams:
+    kind: str = "integrator"
+    """integrator | tia."""
+    opamp_gain: float = 1e5
+    """Op-amp DC gain A."""
+    gbw_hz: float = 5e9
+    """Op-amp gain-bandwidth product (Hz)."""
+    offset_v: float = 0.0
+    """Op-amp input offset (V): the column sits at this voltage."""
+    c_int_f: float = 1e-12
+    """Integrator capacitor (F)."""
+    r_f_ohm: float = 2e3
+    """TIA feedback resistor (ohm)."""
+    t_int_s: float = 50e-9
+    """Integration (integrator) or settling (TIA) window per vector (s)."""
+    t_reset_s: float = 10e-9
+    """Reset phase before each window (s); the inputs step at its start."""
+    t_settle_s: float = 0.0
+    """Integrator: the row pulse ends this long before the window closes, so the
+    op-amp settles (and the charge it held back arrives) before sampling (s)."""
+    i_bias_a: float = 20e-6
+    """Op-amp quiescent current (A), for the sensing block's energy."""
+    vdd_v: float = 1.0
+    """Op-amp supply (V), for the sensing block's energy."""
+    r_out_ohm: float = 0.0
+    """Op-amp open-loop output resistance (ohm): the input error grows by
+    I_out R_out / A while the output sinks the column current."""
+    offset_sys_v: float = 0.0
+    """Systematic input offset of a transistor-level op-amp (V), as measured; the
+    behavioural model adds it to ``offset_v`` (the transistor circuit has its own)."""
+    cmos: CmosOpamp | None = None
+    """Transistor-level op-amp (SPICE face); None = the behavioural op-amp. With it,
+    opamp_gain / gbw_hz / r_out_ohm / offset_sys_v / i_bias_a are the behavioural
+    stand-in's figures (see cosim.benches.opamp.macro_model)."""
+
+    def __post_init__(self) -> None:
+        check_choice("sense.kind", self.kind, ("integrator", "tia"))
+        check_range("sense.opamp_gain", self.opamp_gain, 1.0, 1e9)
+        check_range("sense.gbw_hz", self.gbw_hz, 1e3, 1e13)
+        check_range("sense.offset_v", self.offset_v, -0.1, 0.1)
+        check_range("sense.c_int_f", self.c_int_f, 1e-16, 1e-6)
+        check_range("sense.r_f_ohm", self.r_f_ohm, 1.0, 1e9)
+        check_range("sense.t_int_s", self.t_int_s, 1e-12, 1.0)
+        check_range("sense.t_reset_s", self.t_reset_s, 1e-12, 1.0)
+        check_range("sense.t_settle_s", self.t_settle_s, 0.0, self.t_int_s / 2)
+        check_range("sense.i_bias_a", self.i_bias_a, 0.0, 1.0)
+        check_range("sense.vdd_v", self.vdd_v, 0.0, 10.0)
+        check_range("sense.r_out_ohm", self.r_out_ohm, 0.0, 1e9)
+        check_range("sense.offset_sys_v", self.offset_sys_v, -0.1, 0.1)
+        if self.cmos is not None and not isinstance(self.cmos, CmosOpamp):
+            raise ParamError("sense.cmos", self.cmos, "must be a CmosOpamp or None")
+
+    @property
+    def level(self) -> str:
+        return "behavioral" if self.cmos is None else "transistor"
+
+    @property
+    def signal_supply_v(self) -> float:
+        """Supply the sunk signal current falls through: the whole supply for the
+        behavioural class-A model, the lower rail (vdd / 2) for the split-rail CMOS one."""
+        return self.vdd_v if self.cmos is None else self.vdd_v / 2
+
+    @property
+    def period_s(self) -> float:
+        return self.t_reset_s + self.t_int_s
+
+    @property
+    def t_on_s(self) -> float:
+        """Equivalent full-amplitude time of a return-to-zero row pulse in the window."""
+        return self.t_int_s - 2 * RZ_EDGE_S - self.t_settle_s
+
+    @property
+    def t_rows_s(self) -> float:
+        """How long the rows are driven per vector: the pulse (integrator), the whole
+        window (TIA)."""
+        return self.t_on_s if self.kind == "integrator" else self.period_s
+
+    @property
+    def transimpedance_ohm(self) -> float:
+        """Output volts per input ampere at the sampling instant."""
+        return self.t_int_s / self.c_int_f if self.kind == "integrator" else self.r_f_ohm
+
+    def virtual_ground_v(self, i_col_a):
+        """Column voltage while sensing a current I: offset, plus for the integrator the
+        error a single-pole op-amp needs to slew its output at I / C, I / (C 2 pi GBW),
+        plus the mean of the finite-gain error I t / (C A) over the window; for the
+        TIA the finite-gain error I (Rf + R_out) / (1 + A); both plus I R_out / A, the
+        input error that sinking I through the output resistance takes."""
+        a = self.opamp_gain
+        if self.kind == "integrator":
+            per_amp = (1.0 / (self.c_int_f * 2 * math.pi * self.gbw_hz)
+                       + self.t_int_s / (2 * self.c_int_f * a) + self.r_out_ohm / a)
+            return self.total_offset_v + per_amp * i_col_a
+        return (a * self.total_offset_v + (self.r_f_ohm + self.r_out_ohm) * i_col_a) / (1 + a)
+
+    @property
+    def total_offset_v(self) -> float:
+        return self.offset_v + self.offset_sys_v
+
+    def readout_a(self, i_col_a):
+        """Current the sampled output stands for: (I (A - R_out / Z) - A V_os / Z) / (1 + A),
+        where the output carries the offset through the transimpedance Z (R_f, or
+        t_on / C) and, for the TIA, the output resistance shifts it by I R_out / (1 + A)
+        (an integrator is sampled after its current has stopped)."""
+        a = self.opamp_gain
+        if self.kind == "integrator":
+            z = self.t_on_s / self.c_int_f
+            return (i_col_a - self.total_offset_v / z) * a / (1 + a)
+        z = self.r_f_ohm
+        return (i_col_a * (a - self.r_out_ohm / z) - a * self.total_offset_v / z) / (1 + a)
+
+
+LEVELS = ("behavioral", "transistor")
+CMOS_SWING_V = 0.5
+"""Output swing of the transistor-level read-out at full scale: the NMOS output
+stage stays in saturation down to -0.5 V on -0.9 V rails."""
+CMOS_T_INT_S = 100e-9
+"""Integration window of the transistor-level read-out: the virtual-ground lift
+I / (C 2 pi GBW) halves against 50 ns at the op-amp's ~200 MHz GBW."""
+CMOS_SETTLE_S = 20e-9
+"""Settling phase of the transistor-level integrator: its step response (52 degrees
+of phase margin) rings down to 0.1 mV in ~17 ns (measured)."""
+
+
+def sized_for(i_fs_a: float, kind: str = "integrator", swing_v: float | None = None,
+              level: str = "behavioral", **kw) -> SenseParams:
+    """Sensing sized so the full-scale current gives ``swing_v`` at the sampling instant
+    (C_int = I_fs t_int / swing, or R_f = swing / I_fs), as a designer would.
+
+    ``level="transistor"`` adds the CMOS op-amp (default design, output stage biased
+    at half the full-scale current, 1.8 V supply) and a 0.5 V swing; its behavioural
+    figures stay the defaults until ``cosim.benches.opamp.macro_model`` measures them.
+    """
+    check_range("i_fs_a", i_fs_a, 0.0, 1.0, lo_open=True)
+    check_choice("sense.level", level, LEVELS)
+    if level == "transistor" and "cmos" not in kw:
+        kw = {"cmos": CmosOpamp(i_out_a=max(i_fs_a / 2, 10e-6)), "vdd_v": 1.8,
+              "t_int_s": CMOS_T_INT_S, "t_settle_s": CMOS_SETTLE_S, **kw}
+    if swing_v is None:
+        swing_v = CMOS_SWING_V if level == "transistor" else 1.0
+    check_range("swing_v", swing_v, 0.0, 10.0, lo_open=True)
+    base = SenseParams(kind=kind, **kw)
+    if kind == "integrator":
+        return SenseParams(**{**base.__dict__, "c_int_f": i_fs_a * base.t_int_s / swing_v})
+    return SenseParams(**{**base.__dict__, "r_f_ohm": swing_v / i_fs_a})
+
+
+def subckt_name(p: SenseParams) -> str:
+    import hashlib
+
+    return f"sense_{p.kind}_{hashlib.sha1(repr(p).encode()).hexdigest()[:8]}"
+
+
+def spice_subckt(p: SenseParams) -> str:
+    if p.cmos is not None:
+        lines = [opamp_cmos.spice_subckt(p.cmos),
+                 f".subckt {subckt_name(p)} col out rst vdd vss\n",
+                 f"Vos ref 0 {fmt(p.offset_v)}\n",
+                 f"Xa ref col out vdd vss {opamp_cmos.subckt_name(p.cmos)}\n"]
+    else:
+        c1 = p.opamp_gain / (2 * math.pi * p.gbw_hz * R1_OHM)
+        gm = p.opamp_gain / R1_OHM
+        lines = [f".subckt {subckt_name(p)} col out rst\n",
+                 f"G1 0 p value={{(V(col)-{fmt(p.offset_v)})*{fmt(gm)}}}\n",
+                 f"R1 p 0 {fmt(R1_OHM)}\nC1 p 0 {fmt(c1)}\n",
+                 "Eo oi 0 p 0 -1\n"]
+        # The output resistance sits between the ideal gain stage and the pin; Vo
+        # meters the current the op-amp's output delivers.
+        lines.append(f"Ro oi oo {fmt(p.r_out_ohm)}\nVo oo out 0\n" if p.r_out_ohm > 0
+                     else "Vo oi out 0\n")
+    if p.kind == "integrator":
+        lines.append(f"Cf out col {fmt(p.c_int_f)}\n")
+        # Reset in unity-gain feedback through S1. Cf discharges with tau = t_reset / 10:
+        # slow enough that the op-amp holds the virtual ground (error ~ (V/tau) / 2 pi GBW),
+        # fast enough to finish well inside the reset phase.
+        r_dump = p.t_reset_s / (10 * p.c_int_f)
+        lines.append("S1 out col rst 0 sdump\n")
+        lines.append(f".model sdump sw(vt=0.5 vh=0.1 ron={fmt(r_dump)} roff=1e13)\n")
+    else:
+        lines.append(f"Rf out col {fmt(p.r_f_ohm)}\n")
+    lines.append(".ends\n")
+    return "".join(lines)
