@@ -68,6 +68,19 @@ class Cell(Protocol):
     spice_options: tuple[str, ...]
     """``.options`` entries this cell needs for its accuracy (tolerances)."""
 
+    linear: bool
+    """Current is proportional to the voltage across the cell (I = G V): the array is
+    a linear network, so engines may solve it once per programmed array (transfer
+    matrix, superposition) instead of once per input."""
+
+    programmable: bool
+    """The cell has a switching model (``switching_params``) that in-array training
+    writes with gate pulses."""
+
+    prunable: bool
+    """The cell holds its own sparsity bit (``prune(fields, keep)``): pruned weights
+    need no index outside the array."""
+
 
 def check_fields(cell: Cell, fields: dict[str, np.ndarray],
                  differential: bool = False) -> tuple[int, int]:
@@ -97,6 +110,9 @@ class ResistorCell:
     kind: str = "resistor"
     fields: tuple[str, ...] = ("g_s",)
     spice_options: tuple[str, ...] = ()
+    linear: bool = True
+    programmable: bool = False
+    prunable: bool = False
 
     def spice_preamble(self) -> str:
         return resistor.spice_subckt(self.params)
@@ -164,6 +180,14 @@ class FefetCell:
     kind: str = "fefet"
     fields: tuple[str, ...] = ("pol", "dvth_v")
     spice_options: tuple[str, ...] = ("reltol=1e-7", "abstol=1e-16", "vntol=1e-10")
+    linear: bool = False
+    programmable: bool = True
+    prunable: bool = False
+
+    @property
+    def switching_params(self) -> fe.FefetParams:
+        """The device whose domains in-array training switches."""
+        return self.params
 
     def __post_init__(self) -> None:
         from device_models.validation import check_range
@@ -239,6 +263,14 @@ class SparseFefetCell:
     kind: str = "sparse_fefet"
     fields: tuple[str, ...] = ("pol", "dvth_v", "mask_pol", "mask_dvth_v")
     spice_options: tuple[str, ...] = ("reltol=1e-9", "abstol=1e-17", "vntol=1e-12")
+    linear: bool = False
+    programmable: bool = True
+    prunable: bool = True
+
+    @property
+    def switching_params(self) -> fe.FefetParams:
+        """The analog weight device (the digital one is written only when pruning)."""
+        return self.weight.params
 
     def _mask_name(self) -> str:
         return fe.subckt_name(self.mask_params, "read")

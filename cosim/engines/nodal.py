@@ -35,7 +35,6 @@ from cosim.array.result import MVMResult
 from cosim.array.state import ArrayConfig, ArrayState
 from cosim.engines.base import bit_serial, finish, row_voltages
 from cosim.errors import CosimError, SimulationError
-from device_models.cells import ResistorCell
 from device_models.validation import ParamError, check_int, check_range
 
 
@@ -83,11 +82,11 @@ class NodalEngine:
                              "is not modelled by the nodal engine yet; use 0 or the ideal, "
                              "behavioral or spice engine")
         v = row_voltages(x, state, config)
-        linear = isinstance(state.cell, ResistorCell)
+        linear = state.cell.linear
         if config.dac.encoding == "pwm" and not linear:
             raise ParamError("dac.encoding", "pwm", "needs linear (resistor) cells in the "
                              "nodal engine (the wires' IR drop changes as pulses end)")
-        linear = isinstance(state.cell, ResistorCell)
+        linear = state.cell.linear
         self.last_plan = plan(state.rows, state.phys_cols, len(v), linear, self.chunk)
         if self.last_plan["peak_bytes"] > self.max_memory_bytes:
             raise MemoryBudgetError(
@@ -108,6 +107,8 @@ class NodalEngine:
     # ------------------------------------------------------------ nonlinear path
     def _newton(self, state: ArrayState, v: np.ndarray, config: ArrayConfig) -> np.ndarray:
         fields = state.read_fields()
+        if config.r_row_wire_ohm == 0 and config.r_col_wire_ohm == 0:  # nothing to solve
+            return state.cell.current(v[:, :, None], fields, 0.0).sum(axis=1)
         net = WireNetwork(state.rows, state.phys_cols, config.r_row_wire_ohm,
                           config.r_col_wire_ohm)
         g_sec = state.cell.conductance(fields)

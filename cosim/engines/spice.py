@@ -26,7 +26,6 @@ from cosim.array.result import MVMResult
 from cosim.array.state import ArrayConfig, ArrayState, check_inputs
 from cosim.engines.base import bit_serial, finish
 from cosim.simulators import ngspice
-from device_models.cells import ResistorCell
 from device_models.validation import ParamError, check_choice, check_int, check_range
 from netlists.crossbar import (
     RAIL_PROBES,
@@ -186,7 +185,7 @@ class SpiceEngine:
         return i
 
     def _use_superposition(self, state: ArrayState, vectors: int) -> bool:
-        linear = isinstance(state.cell, ResistorCell)
+        linear = state.cell.linear
         if self.superpose == "on" and not linear:
             raise ParamError("superpose", "on", f"needs linear (resistor) cells, not "
                              f"{state.cell.kind}")

@@ -14,7 +14,6 @@ change is whatever the device does (nonlinear, asymmetric, stochastic).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,11 +30,10 @@ from cosim.array.mapping import (
 from cosim.array.state import ArrayConfig, ArrayState
 from cosim.engines import ENGINES, get_engine
 from device_models import fefet_mos2 as fe
-from device_models.cells import Cell, FefetCell, ResistorCell, SparseFefetCell
+from device_models.cells import Cell
+from device_models.registry import CellOptions, check_cell_kind, make_cell
 from device_models.validation import ParamError, check_choice, check_int, check_range
 from periphery.converters import AdcParams, DacParams
-
-CELL_KINDS = ("resistor", "fefet", "sparse_fefet")
 
 
 @dataclass(frozen=True)
@@ -76,7 +74,7 @@ class HardwareConfig:
     """In-array training: most pulses one update may send to a cell."""
 
     def __post_init__(self) -> None:
-        check_choice("hardware.cell", self.cell, CELL_KINDS)
+        check_cell_kind("hardware.cell", self.cell)
         check_choice("hardware.engine", self.engine, tuple(ENGINES))
         check_int("hardware.tile_rows", self.tile_rows, 1, 4096)
         check_int("hardware.tile_cols", self.tile_cols, 1, 4096)
@@ -93,13 +91,8 @@ class HardwareConfig:
         check_int("hardware.max_pulses", self.max_pulses, 1, 1000)
 
     def make_cell(self) -> Cell:
-        if self.cell == "resistor":
-            return ResistorCell()
-        params = fe.MOS2_HZO_DEFAULT
-        if self.d2d_sigma_v is not None:
-            params = dataclasses.replace(params, sigma_vth_d2d_v=self.d2d_sigma_v)
-        fefet = FefetCell(params=params, v_ref_v=self.dac_v_fs_v)
-        return fefet if self.cell == "fefet" else SparseFefetCell(weight=fefet)
+        return make_cell(self.cell, CellOptions(v_read_v=self.dac_v_fs_v,
+                                                d2d_sigma_v=self.d2d_sigma_v))
 
 
 def _tiles(n: int, size: int) -> list[slice]:
@@ -116,8 +109,9 @@ class AnalogLayer:
         self.hw = hw
         self.cell = hw.make_cell()
         self.mask = np.ones(w.shape, dtype=bool) if mask is None else mask.astype(bool)
-        if self.mask.any() and not isinstance(self.cell, SparseFefetCell) and not self.mask.all():
-            raise ParamError("hardware.cell", hw.cell, "pruned weights need sparse_fefet cells")
+        if self.mask.any() and not self.cell.prunable and not self.mask.all():
+            raise ParamError("hardware.cell", hw.cell,
+                             "pruned weights need a prunable cell (e.g. sparse_fefet)")
         self.input_scale = input_scale
         self.dac = DacParams(hw.dac_bits, hw.dac_v_fs_v)
         g_min, g_max = self.cell.g_range()
@@ -144,21 +138,18 @@ class AnalogLayer:
             for ci, c in enumerate(self.col_tiles):
                 cols = slice(2 * c.start, 2 * c.stop)
                 fields = self.cell.program(g_phys[r, cols])
-                if isinstance(self.cell, SparseFefetCell):
+                if self.cell.prunable:
                     fields = self.cell.prune(fields, self._tile_mask(r, c))
                 if domains:
-                    if isinstance(self.cell, ResistorCell):
-                        raise ParamError("hardware.cell", "resistor",
+                    if not self.cell.programmable:
+                        raise ParamError("hardware.cell", self.cell.kind,
                                          "in-array training needs a cell with a switching model")
-                    d = _domains_for(fields["pol"], self._fefet().params, rng)
+                    d = _domains_for(fields["pol"], self.cell.switching_params, rng)
                     self.domains[ri, ci] = d
                     fields = {**fields, "pol": d.polarization}
                 if self.hw.write_variation:
                     fields = self.cell.with_variation(fields, rng)
                 self.fields[ri, ci] = fields
-
-    def _fefet(self) -> FefetCell:
-        return self.cell.weight if isinstance(self.cell, SparseFefetCell) else self.cell
 
     def state(self, ri: int, ci: int, age_s: float | None = None) -> ArrayState:
         age = self.hw.age_s if age_s is None else age_s
@@ -245,7 +236,7 @@ class AnalogLayer:
             self._pulse(step * self.mask, rng)
 
     def _pulse(self, dw: np.ndarray, rng: np.random.Generator) -> None:
-        p = self._fefet().params
+        p = self.cell.switching_params
         g_min, g_max = self.cell.g_range()
         dg_per_pulse = (g_max - g_min) / 32.0  # nominal step of the default pulse scheme
         dg = 0.5 * dw * self.mapping.s_per_weight  # each side of the pair takes half

@@ -11,7 +11,9 @@ from cosim.array.mapping import fit_mapping, interleave, weights_to_pairs
 from cosim.array.result import MVMResult
 from cosim.array.state import ArrayConfig, ArrayState, full_scale_current
 from cosim.engines import ENGINES, get_engine
-from device_models.cells import Cell, FefetCell, ResistorCell, SparseFefetCell
+from device_models.cells import Cell
+from device_models.registry import CellOptions, check_cell_kind
+from device_models.registry import make_cell as registry_cell
 from device_models.resistor import ResistorParams
 from device_models.validation import ParamError, check_choice, check_int, check_range
 from periphery.converters import AdcParams, DacParams
@@ -64,26 +66,22 @@ class CompareSpec:
         for e in self.engines:
             if e not in ENGINES:
                 raise ParamError("engines", e, f"each must be one of {', '.join(ENGINES)}")
-        if self.cell not in CELLS:
-            raise ParamError("cell", self.cell, f"must be one of {', '.join(CELLS)}")
+        check_cell_kind("cell", self.cell)
         check_range("sparsity", self.sparsity, 0.0, 1.0, hi_open=True)
-        if self.sparsity > 0 and self.cell != "sparse_fefet":
-            raise ParamError("sparsity", self.sparsity, "needs cell=sparse_fefet (0 otherwise)")
+        if self.sparsity > 0 and not make_cell(self).prunable:
+            raise ParamError("sparsity", self.sparsity, "needs a prunable cell such as "
+                             "sparse_fefet (0 otherwise)")
         check_range("adc_percentile", self.adc_percentile, 50.0, 100.0)
         ResistorParams(self.g_min_s, self.g_max_s)  # validates the range
         DacParams(self.dac_bits, self.dac_v_fs_v)
         AdcParams(self.adc_bits)
 
 
-CELLS = ("resistor", "fefet", "sparse_fefet")
-
-
 def make_cell(spec: CompareSpec) -> Cell:
-    """The spec's cell; FeFET cells define their conductance at the DAC full scale."""
-    if spec.cell == "resistor":
-        return ResistorCell(ResistorParams(spec.g_min_s, spec.g_max_s))
-    fefet = FefetCell(v_ref_v=spec.dac_v_fs_v)
-    return fefet if spec.cell == "fefet" else SparseFefetCell(weight=fefet)
+    """The spec's cell from the registry; nonlinear cells define their conductance at
+    the DAC full scale."""
+    return registry_cell(spec.cell, CellOptions(v_read_v=spec.dac_v_fs_v, g_min_s=spec.g_min_s,
+                                                g_max_s=spec.g_max_s))
 
 
 def spanning_inputs(rng: np.random.Generator, vectors: int, rows: int) -> np.ndarray:
@@ -107,7 +105,7 @@ def build_case(spec: CompareSpec) -> tuple[ArrayState, ArrayConfig, np.ndarray]:
     fields = cell.program(g)
     if spec.sparsity > 0:
         keep = rng.uniform(size=g.shape) >= spec.sparsity
-        fields = SparseFefetCell.prune(fields, keep)
+        fields = cell.prune(fields, keep)
     state = ArrayState(fields, cell, spec.differential)
     dac = DacParams(spec.dac_bits, spec.dac_v_fs_v)
     x = spanning_inputs(rng, spec.vectors, spec.rows)

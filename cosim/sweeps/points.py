@@ -102,16 +102,13 @@ def _variation(params: dict[str, Any], timeout_s: float) -> dict[str, Any]:
     actually written (D2D + write variation, read at age_s). Report the per-cell
     current error at the full-scale read and the ADC code error of the engine's
     outputs against the nominal array's ideal outputs."""
-    import dataclasses
 
-    from device_models import fefet_mos2 as fe
-    from device_models.cells import FefetCell, SparseFefetCell
+    from device_models.registry import CellOptions, make_cell
 
     p = _variation_params(params)
     rng = np.random.default_rng(p["seed"])
-    fp = dataclasses.replace(fe.MOS2_HZO_DEFAULT, sigma_vth_d2d_v=p["d2d_sigma_v"])
-    fefet = FefetCell(params=fp, v_ref_v=p["dac_v_fs_v"])
-    cell = fefet if p["cell"] == "fefet" else SparseFefetCell(weight=fefet)
+    cell = make_cell(p["cell"], CellOptions(v_read_v=p["dac_v_fs_v"],
+                                            d2d_sigma_v=p["d2d_sigma_v"]))
     w = rng.uniform(-1, 1, (p["rows"], p["cols"]))
     g_min, g_max = cell.g_range()
     nominal = cell.program(interleave(*weights_to_pairs(w, fit_mapping(w, g_min, g_max))))
