@@ -34,4 +34,9 @@ class SimulationError(CosimError):
         super().__init__("\n".join(parts))
 
 
-__all__ = ["CosimError", "EngineUnavailable", "ParamError", "SimulationError"]
+class SimulationTimeout(SimulationError):
+    """A simulation ran past its wall-clock limit (any engine)."""
+
+
+__all__ = ["CosimError", "EngineUnavailable", "ParamError", "SimulationError",
+           "SimulationTimeout"]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cosim import ArrayConfig, ArrayState, SimulationError
-from cosim.engines import get_engine
+from cosim.engines import get_engine, without_features
 from cosim.engines.nodal import MemoryBudgetError, NodalEngine, WireNetwork, transfer_matrix
 from cosim.studies.compare import CompareSpec, build_case
 
@@ -32,7 +32,7 @@ def test_nodal_matches_spice_with_wires(n, cell, diff, budget):
     nodal = get_engine("nodal").run(state, x, config)
     assert _rel(spice.i_col_a, nodal.i_col_a) <= budget
     # The wires matter at this size: the ideal answer is far outside the budget.
-    ideal = get_engine("ideal").run(state, x, config)
+    ideal = get_engine("ideal").run(state, x, without_features(config, ["wires"]))
     assert _rel(ideal.i_col_a, nodal.i_col_a) > 100 * budget
 
 
@@ -80,7 +80,7 @@ def test_ir_drop_grows_with_size_and_wire_ratio():
     for n in (16, 64):
         for r in (0.5, 2.0):
             state, config, x = build_case(CompareSpec(rows=n, cols=n, vectors=20, r_wire_ohm=r))
-            ideal = get_engine("ideal").run(state, x, config).i_col_a
+            ideal = get_engine("ideal").run(state, x, without_features(config, ["wires"])).i_col_a
             errs[n, r] = _rel(ideal, get_engine("nodal").run(state, x, config).i_col_a)
     assert errs[16, 0.5] < errs[64, 0.5] and errs[16, 0.5] < errs[16, 2.0]
     assert errs[64, 2.0] == max(errs.values())

@@ -10,14 +10,15 @@ one read-noise draw per cell per vector when ``noise`` is on. Variation
 from __future__ import annotations
 
 import time
+from typing import ClassVar
 
 import numpy as np
 
 from cosim.array.energy import analytic_energy
 from cosim.array.result import MVMResult
 from cosim.array.state import ArrayConfig, ArrayState, check_inputs
-from cosim.engines.base import bit_serial, finish, rows_at_array
-from device_models.validation import ParamError, check_int
+from cosim.engines.base import EngineBase, contract, finish, rows_at_array
+from device_models.validation import ParamError
 from periphery.converters import dac_codes, drive_levels
 
 CHUNK_BYTES = 128 * 2**20
@@ -26,19 +27,22 @@ SENSE_ITERATIONS = 4
 (~1e-4 here), so 4 passes reach round-off."""
 
 
-class BehavioralEngine:
+class BehavioralEngine(EngineBase):
+    """Every cell's numpy face at its bias, sensing in closed form; no wires. Read noise
+    is on by default and advances the engine's Generator from run to run."""
+
     name = "behavioral"
+    features: ClassVar[dict[str, str]] = {
+        "sense": "",
+        "dac_r_out": "amplitude inputs",
+        "dac_pwm": "",
+        "dac_bit_serial": "",
+        "read_noise": "",
+    }
 
-    def __init__(self, *, noise: bool = True, seed: int = 0) -> None:
-        check_int("seed", seed, 0)
-        self.noise = noise
-        self.seed = seed
-
-    def available(self) -> tuple[bool, str]:
-        return True, "numpy"
-
-    @bit_serial
-    def run(self, state: ArrayState, x: np.ndarray, config: ArrayConfig) -> MVMResult:
+    @contract
+    def run(self, state: ArrayState, x: np.ndarray, config: ArrayConfig,
+            rng: np.random.Generator | None = None) -> MVMResult:
         t0 = time.perf_counter()
         # cells see each row's pulse voltage for its duty (1 unless pulse-width encoded)
         drive, duty = drive_levels(dac_codes(check_inputs(x, state), config.dac), config.dac)
@@ -47,12 +51,13 @@ class BehavioralEngine:
             raise ParamError("dac.r_out_ohm", config.dac.r_out_ohm,
                              "is not modelled with dac.encoding=pwm yet")
         fields = state.read_fields()
-        rng = np.random.default_rng(self.seed)
+        deadline = self.deadline()
         per_vector = state.rows * state.phys_cols * 8 * 6  # cell currents + Newton temporaries
         step = max(1, CHUNK_BYTES // per_vector)
         sense = config.sense
         i_col = np.empty((len(v), state.phys_cols))
         for s in range(0, len(v), step):
+            deadline.check()
             vr = drive[s:s + step, :, None]
             d = duty[s:s + step, :, None]
             v_col = 0.0

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import time
+from typing import ClassVar
 
 import numpy as np
 
 from cosim.array.result import MVMResult
 from cosim.array.state import ArrayConfig, ArrayState
-from cosim.engines.base import bit_serial, finish, row_voltages
+from cosim.engines.base import EngineBase, contract, finish, row_voltages
 
 
-class IdealEngine:
+class IdealEngine(EngineBase):
+    """Cells at their nominal (linearised) conductance; no wires, no sensing, no noise."""
+
     name = "ideal"
+    features: ClassVar[dict[str, str]] = {
+        "dac_r_out": "",
+        "dac_pwm": "",
+        "dac_bit_serial": "",
+    }
 
-    def available(self) -> tuple[bool, str]:
-        return True, "numpy"
-
-    @bit_serial
-    def run(self, state: ArrayState, x: np.ndarray, config: ArrayConfig) -> MVMResult:
+    @contract
+    def run(self, state: ArrayState, x: np.ndarray, config: ArrayConfig,
+            rng: np.random.Generator | None = None) -> MVMResult:
         t0 = time.perf_counter()
         v = row_voltages(x, state, config)
         g = state.conductance()

@@ -25,6 +25,7 @@ Iteration stops when the largest node-voltage update is below
 from __future__ import annotations
 
 import time
+from typing import ClassVar
 
 import numpy as np
 import scipy.linalg as sla
@@ -33,7 +34,7 @@ import scipy.sparse.linalg as spla
 
 from cosim.array.result import MVMResult
 from cosim.array.state import ArrayConfig, ArrayState
-from cosim.engines.base import bit_serial, finish, row_voltages
+from cosim.engines.base import Deadline, EngineBase, contract, finish, row_voltages
 from cosim.errors import CosimError, SimulationError
 from device_models.validation import ParamError, check_int, check_range
 
@@ -55,11 +56,20 @@ def plan(rows: int, cols: int, vectors: int, linear: bool, chunk: int) -> dict:
     return {"method": "chord Newton (SuperLU)", "peak_bytes": int(peak)}
 
 
-class NodalEngine:
+class NodalEngine(EngineBase):
+    """Exact nodal analysis with wire resistance; ideal drivers and virtual ground."""
+
     name = "nodal"
+    features: ClassVar[dict[str, str]] = {
+        "wires": "",
+        "dac_pwm": "linear cells",
+        "dac_bit_serial": "",
+    }
 
     def __init__(self, *, chunk: int = 2000, max_iter: int = 100, vtol_v: float = 1e-12,
-                 max_memory_bytes: int = 8 * 2**30) -> None:
+                 max_memory_bytes: int = 8 * 2**30, noise: bool | None = None, seed: int = 0,
+                 timeout_s: float | None = None) -> None:
+        super().__init__(noise=noise, seed=seed, timeout_s=timeout_s)
         check_int("chunk", chunk, 1, 10**7)
         check_int("max_iter", max_iter, 1, 10_000)
         check_range("vtol_v", vtol_v, 0.0, 1.0, lo_open=True)
@@ -74,19 +84,16 @@ class NodalEngine:
     def available(self) -> tuple[bool, str]:
         return True, f"scipy {__import__('scipy').__version__}"
 
-    @bit_serial
-    def run(self, state: ArrayState, x: np.ndarray, config: ArrayConfig) -> MVMResult:
+    @contract
+    def run(self, state: ArrayState, x: np.ndarray, config: ArrayConfig,
+            rng: np.random.Generator | None = None) -> MVMResult:
         t0 = time.perf_counter()
-        if config.dac.r_out_ohm > 0:
-            raise ParamError("dac.r_out_ohm", config.dac.r_out_ohm,
-                             "is not modelled by the nodal engine yet; use 0 or the ideal, "
-                             "behavioral or spice engine")
+        deadline = self.deadline()
         v = row_voltages(x, state, config)
         linear = state.cell.linear
         if config.dac.encoding == "pwm" and not linear:
             raise ParamError("dac.encoding", "pwm", "needs linear (resistor) cells in the "
                              "nodal engine (the wires' IR drop changes as pulses end)")
-        linear = state.cell.linear
         self.last_plan = plan(state.rows, state.phys_cols, len(v), linear, self.chunk)
         if self.last_plan["peak_bytes"] > self.max_memory_bytes:
             raise MemoryBudgetError(
@@ -95,17 +102,19 @@ class NodalEngine:
                 f" GiB, above max_memory_bytes={self.max_memory_bytes / 2**30:.1f} GiB; "
                 "lower chunk or the array size")
         if linear:
-            t = transfer_matrix(state.conductance(), config.r_row_wire_ohm, config.r_col_wire_ohm)
+            t = transfer_matrix(state.conductance(), config.r_row_wire_ohm, config.r_col_wire_ohm,
+                                deadline)
             i_col = np.empty((len(v), state.phys_cols))
             for s in range(0, len(v), self.chunk):
                 i_col[s:s + self.chunk] = v[s:s + self.chunk] @ t.T
         else:
-            i_col = np.concatenate([self._newton(state, v[s:s + self.chunk], config)
+            i_col = np.concatenate([self._newton(state, v[s:s + self.chunk], config, deadline)
                                     for s in range(0, len(v), self.chunk)])
         return finish(self.name, state, config, i_col, v, t0)
 
     # ------------------------------------------------------------ nonlinear path
-    def _newton(self, state: ArrayState, v: np.ndarray, config: ArrayConfig) -> np.ndarray:
+    def _newton(self, state: ArrayState, v: np.ndarray, config: ArrayConfig,
+                deadline: Deadline) -> np.ndarray:
         fields = state.read_fields()
         if config.r_row_wire_ohm == 0 and config.r_col_wire_ohm == 0:  # nothing to solve
             return state.cell.current(v[:, :, None], fields, 0.0).sum(axis=1)
@@ -115,6 +124,7 @@ class NodalEngine:
         lu = spla.splu(net.matrix(g_sec).tocsc(), permc_spec="MMD_AT_PLUS_A")
         u = lu.solve(net.rhs(v, g_sec))  # linear (secant) start, (n_unknowns, K)
         for it in range(1, self.max_iter + 1):
+            deadline.check()
             vr, vc = net.node_voltages(u, v)
             i_cell = state.cell.current(vr, fields, vc)
             du = lu.solve(net.residual(u, v, i_cell))
@@ -128,7 +138,8 @@ class NodalEngine:
             f"(last max |dV| = {np.max(np.abs(du)):.3g} V > vtol_v={self.vtol_v:g})")
 
 
-def transfer_matrix(g_s: np.ndarray, r_row_ohm: float, r_col_ohm: float) -> np.ndarray:
+def transfer_matrix(g_s: np.ndarray, r_row_ohm: float, r_col_ohm: float,
+                    deadline: Deadline | None = None) -> np.ndarray:
     """Exact (columns x rows) map from row driver voltages to sense currents.
 
     Runs with one BLAS thread: the sweep is a chain of small LAPACK calls, where
@@ -138,10 +149,12 @@ def transfer_matrix(g_s: np.ndarray, r_row_ohm: float, r_col_ohm: float) -> np.n
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"):
-        return _transfer_matrix(np.asarray(g_s, dtype=float), r_row_ohm, r_col_ohm)
+        return _transfer_matrix(np.asarray(g_s, dtype=float), r_row_ohm, r_col_ohm,
+                                deadline or Deadline(None, "nodal"))
 
 
-def _transfer_matrix(g: np.ndarray, r_row_ohm: float, r_col_ohm: float) -> np.ndarray:
+def _transfer_matrix(g: np.ndarray, r_row_ohm: float, r_col_ohm: float,
+                     deadline: Deadline) -> np.ndarray:
     n, m = g.shape
     if r_row_ohm == 0 and r_col_ohm == 0:
         return g.T.copy()
@@ -156,6 +169,7 @@ def _transfer_matrix(g: np.ndarray, r_row_ohm: float, r_col_ohm: float) -> np.nd
     z = np.zeros((m, n))
     p_inv = None
     for i in range(n):
+        deadline.check()
         col_diag = gc * (2.0 if i > 0 else 1.0)  # up (if any) and down segments
         if r_row_ohm == 0:
             d = np.diag(g[i] + col_diag)

@@ -18,15 +18,16 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from cosim.array.energy import BASIS, adc_energy, dac_energy, window_integrals
 from cosim.array.result import MVMResult
 from cosim.array.state import ArrayConfig, ArrayState, check_inputs
-from cosim.engines.base import bit_serial, finish
+from cosim.engines.base import EngineBase, contract, finish
 from cosim.simulators import ngspice
-from device_models.validation import ParamError, check_choice, check_int, check_range
+from device_models.validation import ParamError, check_choice, check_int
 from netlists.crossbar import (
     RAIL_PROBES,
     RESET_EDGE_S,
@@ -50,28 +51,37 @@ SETTLE_TOL_V = 1e-4
 BACKENDS = ("subprocess", "shared")
 
 
-class SpiceEngine:
+class SpiceEngine(EngineBase):
+    """ngspice on the generated deck: wires, drivers, sensing circuits, energy."""
+
     name = "spice"
+    solves_circuit = True
+    features: ClassVar[dict[str, str]] = {
+        "wires": "",
+        "sense": "",
+        "dac_r_out": "",
+        "dac_pwm": "sense = integrator",
+        "dac_bit_serial": "",
+    }
 
     def __init__(self, *, batch: str = "dc", chunk: int = 500, jobs: int | None = None,
-                 timeout_s: float = 600.0, keep: str = "on_failure",
+                 timeout_s: float | None = 600.0, keep: str = "on_failure",
                  workdir: str | Path | None = None, options: tuple[str, ...] = (),
                  t_step_s: float = 1e-6, backend: str = "subprocess",
-                 superpose: str = "auto") -> None:
+                 superpose: str = "auto", noise: bool | None = None, seed: int = 0) -> None:
+        super().__init__(noise=noise, seed=seed, timeout_s=timeout_s)
         check_choice("batch", batch, BATCH_MODES)
         check_choice("backend", backend, BACKENDS)
         check_choice("superpose", superpose, ("auto", "on", "off"))
         self.backend = backend
         self.superpose = superpose
         check_int("chunk", chunk, 1, 100_000)
-        check_range("timeout_s", timeout_s, 0.0, lo_open=True)
         self.batch = batch
         self.chunk = 1 if batch == "op" else chunk
         # One in-process ngspice exists per process: the shared backend runs serially.
         default_jobs = 1 if backend == "shared" else max(1, min(4, os.cpu_count() or 1))
         self.jobs = jobs if jobs is not None else default_jobs
         check_int("jobs", self.jobs, 1, 256)
-        self.timeout_s = timeout_s
         self.keep = keep
         self.workdir = workdir
         self.options = options
@@ -192,8 +202,9 @@ class SpiceEngine:
         return linear and (self.superpose == "on" or (self.superpose == "auto"
                                                       and vectors > state.rows))
 
-    @bit_serial
-    def run(self, state: ArrayState, x: np.ndarray, config: ArrayConfig) -> MVMResult:
+    @contract
+    def run(self, state: ArrayState, x: np.ndarray, config: ArrayConfig,
+            rng: np.random.Generator | None = None) -> MVMResult:
         t0 = time.perf_counter()
         x = check_inputs(x, state)
         codes = dac_codes(x, config.dac)

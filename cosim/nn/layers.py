@@ -28,7 +28,7 @@ from cosim.array.mapping import (
     weights_to_pairs,
 )
 from cosim.array.state import ArrayConfig, ArrayState
-from cosim.engines import ENGINES, get_engine
+from cosim.engines import ENGINES, get_engine, supports
 from device_models import fefet_mos2 as fe
 from device_models.cells import Cell
 from device_models.registry import CellOptions, check_cell_kind, make_cell
@@ -178,10 +178,9 @@ class AnalogLayer:
         return np.clip(np.asarray(x, dtype=float) / self.input_scale, 0.0, 1.0)
 
     def _engine(self, rng: np.random.Generator | None):
-        if self.hw.engine == "behavioral":
-            seed = int(rng.integers(2**31)) if rng is not None else 0
-            return get_engine("behavioral", noise=self.hw.read_noise, seed=seed)
-        return get_engine(self.hw.engine)
+        seed = int(rng.integers(2**31)) if rng is not None else 0
+        noise = self.hw.read_noise and supports(self.hw.engine, "read_noise")
+        return get_engine(self.hw.engine, noise=noise, seed=seed)
 
     def forward(self, x: np.ndarray, rng: np.random.Generator | None = None,
                 age_s: float | None = None, compensate: bool = False) -> np.ndarray:

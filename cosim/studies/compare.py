@@ -10,7 +10,14 @@ import numpy as np
 from cosim.array.mapping import fit_mapping, interleave, weights_to_pairs
 from cosim.array.result import MVMResult
 from cosim.array.state import ArrayConfig, ArrayState, full_scale_current
-from cosim.engines import ENGINES, get_engine
+from cosim.engines import (
+    ENGINES,
+    engine_class,
+    get_engine,
+    required_features,
+    supports,
+    without_features,
+)
 from device_models.cells import Cell
 from device_models.registry import CellOptions, check_cell_kind
 from device_models.registry import make_cell as registry_cell
@@ -179,34 +186,50 @@ def periphery_breakdown(state: ArrayState, x: np.ndarray, config: ArrayConfig,
     return out
 
 
-def run_compare(spec: CompareSpec, engine_options: dict[str, dict] | None = None,
+def run_compare(spec: CompareSpec, timeout_s: float | None = None,
                 sense: str | None = None, level: str = "behavioral"
                 ) -> tuple[dict, MVMResult, MVMResult]:
     """Run both engines on the spec's case; return (metrics, reference, candidate).
     ``sense`` (integrator | tia) adds column sensing sized for the ADC's full scale,
     at ``level`` behavioral or transistor (the spice engine then simulates the CMOS
-    op-amps; the behavioral engine uses their measured figures)."""
+    op-amps; the behavioral engine uses their measured figures).
+
+    The candidate must model every feature of the case. The reference may idealise
+    the ones it does not model (e.g. the ideal engine without the wires: the error is
+    then the IR drop); they are listed in ``reference_idealises``. Read noise
+    (``spec.noise``) is drawn by the engines that model it, listed in ``noise_in``.
+    ``timeout_s`` limits each engine's run (None: the engines' defaults)."""
     check_choice("periphery_level", level, ("behavioral", "transistor"))
     if level == "transistor" and sense is None:
         raise ParamError("periphery_level", level, "needs a sensing circuit (integrator | tia)")
-    opts = {"behavioral": {"noise": spec.noise, "seed": spec.seed}, **(engine_options or {})}
     state, config, x = build_case(spec)
     figures: dict = {}
     if sense is not None:
         config, figures = with_sensing(config, sense, level)
     a, b = spec.engines
-    ref = get_engine(a, **opts.get(a, {})).run(state, x, config)
-    cand = get_engine(b, **opts.get(b, {})).run(state, x, config)
+
+    def engine(name: str):
+        opts: dict = {"noise": spec.noise and supports(name, "read_noise"), "seed": spec.seed}
+        if timeout_s is not None:
+            opts["timeout_s"] = timeout_s
+        return get_engine(name, **opts)
+
+    idealised = [f for f in required_features(config) if not supports(a, f)]
+    ref = engine(a).run(state, x, without_features(config, idealised))
+    cand = engine(b).run(state, x, config)
     metrics = {"rows": spec.rows, "cols": spec.cols, "vectors": spec.vectors,
                "engines": f"{a},{b}", "seed": spec.seed, "differential": spec.differential,
                "r_wire_ohm": spec.r_wire_ohm, "cell": spec.cell, "sparsity": spec.sparsity,
                "periphery": sense or "none", "periphery_level": level if sense else "none",
                **compare_results(ref, cand, config),
-               f"seconds_{a}": ref.seconds, f"seconds_{b}": cand.seconds}
+               f"seconds_{a}": ref.seconds, f"seconds_{b}": cand.seconds,
+               "reference_idealises": ",".join(idealised) or "none",
+               "noise_in": ",".join(n for n in (a, b) if spec.noise and supports(n, "read_noise"))
+               or "none"}
     if figures:
         metrics.update({f"opamp_{k}": v for k, v in figures.items()})
-        spice_result = cand if b == "spice" else ref if a == "spice" else None
-        if spice_result is not None:
-            metrics.update(periphery_breakdown(state, x, config, spice_result))
+        circuit = [r for n, r in ((b, cand), (a, ref)) if engine_class(n).solves_circuit]
+        if circuit:
+            metrics.update(periphery_breakdown(state, x, config, circuit[0]))
     return metrics, ref, cand
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from cosim.array.mapping import fit_mapping, interleave, weights_to_pairs
 from cosim.array.state import ArrayConfig, ArrayState
-from cosim.engines import get_engine
+from cosim.engines import get_engine, supports
 from cosim.studies.compare import CompareSpec, run_compare
 from device_models.validation import ParamError, check_choice, check_int, check_range
 from periphery.converters import AdcParams, DacParams
@@ -68,7 +68,7 @@ def run_point(kind: str, params: dict[str, Any], timeout_s: float) -> dict[str, 
     """Run one point; return {"metrics": {...}, "artifacts": {name: array}}."""
     if kind == "compare":
         spec = _compare_spec(params)
-        metrics, ref, cand = run_compare(spec, {"spice": {"timeout_s": timeout_s}})
+        metrics, ref, cand = run_compare(spec, timeout_s)
         a, b = spec.engines
         out = {k: metrics[k] for k in ("max_abs_err_A", "max_rel_err", "max_err_lsb",
                                        "adc_code_mismatch_frac", "max_code_diff")}
@@ -124,9 +124,10 @@ def _variation(params: dict[str, Any], timeout_s: float) -> dict[str, Any]:
     ref = get_engine("ideal").run(nom_state, x, ArrayConfig(dac, big)).i_out_a
     adc = AdcParams(p["adc_bits"], float(max(np.abs(ref).max(), 1e-15)), signed=True)
     config = ArrayConfig(dac, adc)
-    opts = {"spice": {"timeout_s": timeout_s}, "behavioral": {"noise": True, "seed": p["seed"]}}
     t0 = time.perf_counter()
-    got = get_engine(p["engine"], **opts.get(p["engine"], {})).run(act_state, x, config)
+    engine = get_engine(p["engine"], noise=supports(p["engine"], "read_noise"), seed=p["seed"],
+                        timeout_s=timeout_s)
+    got = engine.run(act_state, x, config)
     ref_codes = get_engine("ideal").run(nom_state, x, config).adc_code
     code_err = got.adc_code - ref_codes
     metrics = {"cell_err_mean": float(cell_err.mean()), "cell_err_std": float(cell_err.std()),
