@@ -28,7 +28,7 @@ class SimulationError(CosimError):
         if rundir is not None:
             parts.append(f"rundir: {rundir}")
         if netlist is not None:
-            parts.append(f"netlist: {netlist}  (re-run: ngspice -b {netlist})")
+            parts.append(f"netlist: {netlist}  (re-run: ngspice -b -r out.raw {netlist})")
         if log_tail:
             parts.append("ngspice log tail:\n" + log_tail)
         super().__init__("\n".join(parts))

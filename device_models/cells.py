@@ -97,6 +97,17 @@ def check_fields(cell: Cell, fields: dict[str, np.ndarray],
     rows, phys = next(iter(shapes))
     if rows < 1 or phys < 1:
         raise ParamError("fields", (rows, phys), "array needs at least one row and column")
+    for f in cell.fields:
+        values = np.asarray(fields[f], dtype=float)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            raise ParamError(f"fields[{f!r}][{i}, {j}]", float(values[i, j]),
+                             f"must be finite ({int(bad.sum())} non-finite values)")
+        if f in getattr(cell, "nonnegative_fields", ()) and (values < 0).any():
+            i, j = np.argwhere(values < 0)[0]
+            raise ParamError(f"fields[{f!r}][{i}, {j}]", float(values[i, j]),
+                             f"must be >= 0 ({int((values < 0).sum())} negative values)")
     if differential and phys % 2:
         raise ParamError("fields", (rows, phys), "differential arrays need an even column count")
     return rows, phys
@@ -109,6 +120,7 @@ class ResistorCell:
     params: resistor.ResistorParams = field(default_factory=resistor.ResistorParams)
     kind: str = "resistor"
     fields: tuple[str, ...] = ("g_s",)
+    nonnegative_fields: tuple[str, ...] = ("g_s",)
     spice_options: tuple[str, ...] = ()
     linear: bool = True
     programmable: bool = False

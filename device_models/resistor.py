@@ -32,7 +32,10 @@ def drain_current(v_v: np.ndarray, g_s: np.ndarray) -> np.ndarray:
 
 
 def spice_instance(name: str, node_a: str, node_b: str, g_s: float) -> str:
-    """SPICE face: one resistor line; the value round-trips exactly (17 digits)."""
+    """SPICE face: one resistor line; the value round-trips exactly (17 digits). A zero
+    conductance is an open circuit: no element."""
+    if float(g_s) == 0.0:
+        return f"* R{name} {node_a} {node_b} open (g = 0)\n"
     return f"R{name} {node_a} {node_b} {1.0 / float(g_s):.17g}\n"
 
 

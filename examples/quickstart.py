@@ -3,6 +3,8 @@
     python examples/quickstart.py
 """
 
+import sys
+
 import numpy as np
 
 from cosim import ArrayConfig, ArrayState, get_engine
@@ -11,6 +13,10 @@ from cosim.array.state import full_scale_current
 from cosim.engines import without_features
 from device_models.cells import ResistorCell
 from periphery.converters import AdcParams, DacParams
+
+ok, why = get_engine("spice").available()
+if not ok:  # a clear line, not a traceback
+    sys.exit(f"this example runs ngspice, which is not usable here: {why}")
 
 rng = np.random.default_rng(0)
 w = rng.normal(size=(16, 4))                      # a 16-input, 4-output layer

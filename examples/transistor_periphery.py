@@ -5,9 +5,14 @@ behavioural model with the op-amp's measured figures, and where they differ.
 """
 
 import dataclasses
+import sys
 
 from cosim.engines import get_engine
 from cosim.studies.compare import CompareSpec, build_case, run_compare, with_sensing
+
+ok, why = get_engine("spice").available()
+if not ok:  # a clear line, not a traceback
+    sys.exit(f"this example runs ngspice, which is not usable here: {why}")
 
 spec = CompareSpec(rows=8, cols=8, vectors=8, cell="fefet", dac_bits=6,
                    engines=("behavioral", "spice"))

@@ -225,4 +225,8 @@ def crossbar(p: CrossbarParams) -> Netlist:
     else:
         out.append(".op\n")
         points = 1
+    # Standalone `ngspice -b deck` prints the column currents (ignored when a raw file
+    # is written, as the harness does).
+    kind = "dc" if points == k and k > 1 else "tran" if points == -1 else "op"
+    out.append(f".print {kind} " + " ".join(sense_probe(j) for j in range(cols)) + "\n")
     return Netlist(title=p.title, body="".join(out), probes=probes, points=points)

@@ -69,6 +69,18 @@ def test_failing_point_is_recorded_and_the_sweep_goes_on(tmp_path):
     assert Path(rec["netlist"]).exists() and rec["rundir"]  # kept for the user to re-run
 
 
+def _wait_group_gone(pgid: int, timeout_s: float = 20.0) -> None:
+    """Until no process of the group is left (workers may take a moment to die)."""
+    end = time.time() + timeout_s
+    while time.time() < end:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"processes of group {pgid} still alive after {timeout_s} s")
+
+
 def test_killed_sweep_resumes_to_every_point_exactly_once(tmp_path):
     # 32 points of ~0.1-0.3 s each: the kill always lands mid-sweep.
     text = (COMPARE.replace("seeds = 2", "seeds = 8")
@@ -89,7 +101,7 @@ def test_killed_sweep_resumes_to_every_point_exactly_once(tmp_path):
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)  # client, cluster and workers, mid-sweep
     proc.wait()
-    subprocess.run(["pkill", "-9", "-f", str(spec_path)], check=False)
+    _wait_group_gone(proc.pid)
     partial = len(list(points.glob("*.json")))
     assert 3 <= partial < 32, partial
     res = runner.invoke(app, ["sweep", str(spec_path), "--run-dir", str(run_dir), "--resume"])

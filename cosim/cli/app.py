@@ -37,6 +37,9 @@ def handle_errors(fn):
             _fail(str(exc), 1)
         except CosimError as exc:
             _fail(str(exc), 1)
+        except OSError as exc:  # a path the user named: read-only, a file not a folder...
+            where = f"{exc.filename}: " if exc.filename else ""
+            _fail(f"{where}{exc.strerror or exc}", 1)
 
     return wrapper
 
@@ -94,7 +97,7 @@ def netlist(
     analysis: Annotated[str, typer.Option(help="dc (batched sweep) | tran | op")] = "dc",
     dac_bits: Annotated[int, typer.Option(help="Row DAC bits.")] = 8,
 ) -> None:
-    """Write a standalone crossbar deck (run it with: ngspice -b DECK)."""
+    """Write a standalone crossbar deck: `ngspice -b DECK` prints the column currents."""
     from cosim.engines.spice import SpiceEngine
     from cosim.runs.files import write_atomic
     from cosim.studies.compare import CompareSpec, build_case
@@ -343,6 +346,11 @@ def sweep(
     check_int("workers", workers, 1, 256)
     if resume and run_dir is None:
         raise ParamError("run_dir", None, "is required with --resume")
+    from cosim.sweeps.runner import check_scheduler
+
+    check_scheduler(scheduler)
+    if run_dir is not None and run_dir.exists() and not run_dir.is_dir():
+        raise ParamError("run_dir", str(run_dir), "is a file; name a directory")
     out = sweep_command(spec, results, run_dir, resume, scheduler, workers, csv)
     typer.echo(f"results: {out}")
 
@@ -394,9 +402,13 @@ def demo(
 
 
 def main() -> None:
+    import asyncio
+    import concurrent.futures
+
     try:
         app()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError, concurrent.futures.CancelledError):
+        # Ctrl-C reaches a Dask sweep as cancelled futures
         typer.echo("interrupted", err=True)
         sys.exit(130)
 

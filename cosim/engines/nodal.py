@@ -32,6 +32,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from cosim.array.memory import check_memory
 from cosim.array.result import MVMResult
 from cosim.array.state import ArrayConfig, ArrayState
 from cosim.engines.base import Deadline, EngineBase, contract, finish, row_voltages
@@ -95,6 +96,8 @@ class NodalEngine(EngineBase):
             raise ParamError("dac.encoding", "pwm", "needs linear (resistor) cells in the "
                              "nodal engine (the wires' IR drop changes as pulses end)")
         self.last_plan = plan(state.rows, state.phys_cols, len(v), linear, self.chunk)
+        check_memory("array", f"{state.rows}x{state.phys_cols}", self.last_plan["peak_bytes"],
+                     f"the nodal engine's {self.last_plan['method']}")
         if self.last_plan["peak_bytes"] > self.max_memory_bytes:
             raise MemoryBudgetError(
                 f"nodal {self.last_plan['method']} needs "

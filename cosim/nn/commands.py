@@ -77,9 +77,9 @@ def _write_model(run_dir: Path, out: dict) -> None:
 
 
 def _plot_training(run_dir: Path, epochs, summary: dict) -> None:
-    from cosim.runs.files import pyplot
+    from cosim.runs.files import figures
 
-    plt = pyplot()
+    plt = figures()
 
     fig, ax = plt.subplots(1, 2, figsize=(11, 4))
     for phase, sub in epochs.groupby("phase", sort=False):
@@ -132,9 +132,9 @@ def evaluate_command(config_path: Path, results: Path) -> tuple[Path, object]:
 
 
 def _plot_evaluation(run_dir: Path, table, summary) -> None:
-    from cosim.runs.files import pyplot
+    from cosim.runs.files import figures
 
-    plt = pyplot()
+    plt = figures()
 
     sweeps = [s for s in ("adc_bits", "drift_time_s", "d2d_sigma_v") if s in set(summary.sweep)]
     fig, axes = plt.subplots(1, len(sweeps), figsize=(4.5 * len(sweeps), 4), squeeze=False)

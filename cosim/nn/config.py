@@ -4,7 +4,6 @@ wrong type or out-of-range value is a ParamError naming its place in the file.""
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from typing import Any
 
 from cosim.nn.datasets import DATASETS
 from cosim.nn.layers import HardwareConfig
+from cosim.runs.files import read_toml
 from device_models.validation import (
     ParamError,
     check_choice,
@@ -89,7 +89,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_choice("train.mode", self.mode, MODES)
-        check_int("train.epochs", self.epochs, 0, 10_000)
+        check_int("train.epochs", self.epochs, 1, 10_000)
         check_range("train.lr", self.lr, 0.0, 10.0, lo_open=True)
         check_int("train.batch", self.batch, 1, 100_000)
         check_int("train.seed", self.seed, 0)
@@ -176,11 +176,4 @@ def config_from_dict(raw: dict[str, Any]) -> RunConfig:
 
 
 def load_config(path: str | Path) -> RunConfig:
-    path = Path(path)
-    if not path.is_file():
-        raise ParamError("config", str(path), "must be an existing TOML file")
-    try:
-        raw = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ParamError("config", str(path), f"is not valid TOML: {exc}") from None
-    return config_from_dict(raw)
+    return config_from_dict(read_toml("config", path)[0])

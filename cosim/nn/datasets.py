@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,11 +41,17 @@ def read_idx(path: str | Path) -> np.ndarray:
     if not path.is_file():
         raise ParamError("path", str(path), "must be an existing IDX file")
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+        kind = "gzip-compressed IDX" if path.suffix == ".gz" else "IDX"
+        raise ParamError("path", str(path), f"cannot be read as {kind}: {exc}") from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in IDX_TYPES:
         raise ParamError("path", str(path), "is not an IDX file (bad magic number)")
     ndim = data[3]
+    if len(data) < 4 + 4 * ndim:
+        raise ParamError("path", str(path), f"is truncated inside its header ({len(data)} bytes)")
     dims = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
     dtype = np.dtype(IDX_TYPES[data[2]])
     count = int(np.prod(dims))

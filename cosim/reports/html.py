@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from cosim.runs.files import pyplot, write_atomic
+from cosim.errors import CosimError
+from cosim.runs.files import figures, write_atomic
 from cosim.sweeps.runner import load_run
 from device_models.validation import ParamError
 
@@ -56,9 +57,6 @@ class Report:
         cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
         self.parts.append(f'<figure><img alt="{html.escape(name)}" '
                           f'src="data:image/png;base64,{data}">{cap}</figure>')
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
 
     def write(self, meta: dict[str, Any]) -> Path:
         meta_html = "".join(f"<div>{html.escape(str(k))}: {html.escape(str(v))}</div>"
@@ -85,14 +83,33 @@ def _meta(run_dir: Path, spec) -> dict[str, Any]:
             "finished": man.get("ended_utc")}
 
 
+class NoSuccessfulPoints(CosimError):
+    """Every point of the sweep failed; the report page lists their errors."""
+
+
+def _no_successful_points(rep: Report, table, run_dir: Path, spec) -> Path:
+    """The page a sweep without one successful point gets: the failures, nothing else;
+    the command then exits 1 naming it."""
+    rep.heading("No successful points")
+    rep.text(f"All {len(table)} points failed; nothing to plot. Their errors:")
+    cols = [c for c in ("point_id", "seed", "status", "error") if c in table]
+    rep.table(table[cols])
+    path = rep.write(_meta(run_dir, spec))
+    raise NoSuccessfulPoints(f"no successful points in {run_dir}: {len(table)} failed, first "
+                             f"error: {str(table['error'].iloc[0]).splitlines()[0]}; "
+                             f"report: {path}")
+
+
 def variation_report(run_dir: Path) -> Path:
     spec, table = load_run(run_dir)
     if spec.kind != "variation":
         raise ParamError("source", str(run_dir), f"is a {spec.kind} sweep, not a variation one")
-    plt = pyplot()
+    plt = figures()
     rep = Report(f"Device-variation report: {spec.name}", run_dir)
     ok = table[table.status == "ok"].copy()
     failed = table[table.status != "ok"]
+    if ok.empty:
+        return _no_successful_points(rep, table, run_dir, spec)
     for col, default in (("d2d_sigma_v", 0.03), ("age_s", 0.0)):
         if col not in ok:
             ok[col] = default
@@ -178,10 +195,12 @@ def compare_report(run_dir: Path) -> Path:
     spec, table = load_run(run_dir)
     if spec.kind != "compare":
         raise ParamError("source", str(run_dir), f"is a {spec.kind} sweep, not a compare one")
-    plt = pyplot()
+    plt = figures()
     engines = spec.base.get("engines", ["ideal", "spice"])
     rep = Report(f"Engine comparison: {engines[1]} vs {engines[0]} ({spec.name})", run_dir)
     ok = table[table.status == "ok"]
+    if ok.empty:
+        return _no_successful_points(rep, table, run_dir, spec)
     rep.text(f"{len(ok)} of {len(table)} points succeeded.")
     axes = list(spec.axes)
     for metric in [m for m in ("max_rel_err", "max_err_lsb") if m in spec.metrics]:

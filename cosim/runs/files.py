@@ -10,6 +10,29 @@ from pathlib import Path
 from typing import Any
 
 
+def read_toml(field: str, path: str | Path) -> tuple[dict, str]:
+    """(table, text) of a TOML file a user named; every way it can be unreadable is a
+    ParamError naming the path (exit 2), never a traceback."""
+    import tomllib
+
+    from device_models.validation import ParamError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ParamError(field, str(path), "must be an existing TOML file")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParamError(field, str(path), f"is not UTF-8 text (byte {exc.start}): "
+                         "save it as UTF-8") from None
+    except OSError as exc:
+        raise ParamError(field, str(path), f"cannot be read: {exc.strerror}") from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        raise ParamError(field, str(path), f"is not valid TOML: {exc}") from None
+
+
 def write_atomic(path: str | Path, data: str | bytes) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -57,15 +80,27 @@ def new_run_dir(root: str | Path, command: str) -> Path:
     raise FileExistsError(f"could not create a run directory under {root}")
 
 
-def pyplot() -> Any:
-    """matplotlib.pyplot on the file-only Agg backend (imported on first use: ``import
-    cosim`` stays light)."""
-    import matplotlib
+class Figures:
+    """pyplot's ``subplots`` / ``close`` on matplotlib's object API: figures are
+    ``matplotlib.figure.Figure`` objects drawn with the Agg canvas, so no global
+    backend is switched (a notebook user's backend stays as it is) and nothing is
+    registered with pyplot (nothing to close)."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    @staticmethod
+    def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | None = None,
+                 layout: str | None = None, **kw: Any) -> tuple[Any, Any]:
+        from matplotlib.figure import Figure
 
-    return plt
+        fig = Figure(figsize=figsize, layout=layout)
+        return fig, fig.subplots(nrows, ncols, **kw)
+
+    @staticmethod
+    def close(fig: Any) -> None:
+        """Nothing to release: the figure is not known to pyplot."""
+
+
+def figures() -> Figures:
+    return Figures()
 
 
 def write_figure(fig: Any, path: str | Path) -> Path:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cosim.array.mapping import fit_mapping, interleave, weights_to_pairs
+from cosim.array.memory import batch_bytes, check_memory
 from cosim.array.result import MVMResult
 from cosim.array.state import ArrayConfig, ArrayState, full_scale_current
 from cosim.engines import (
@@ -101,6 +102,10 @@ def spanning_inputs(rng: np.random.Generator, vectors: int, rows: int) -> np.nda
 
 def build_case(spec: CompareSpec) -> tuple[ArrayState, ArrayConfig, np.ndarray]:
     """Random array and inputs drawn from ``numpy.random.default_rng(spec.seed)``."""
+    phys = 2 * spec.cols if spec.differential else spec.cols
+    check_memory("vectors", spec.vectors, 8.0 * spec.rows * phys
+                 + batch_bytes(spec.rows, phys, spec.cols, spec.vectors),
+                 f"comparing {spec.vectors} vectors on a {spec.rows}x{phys} array")
     rng = np.random.default_rng(spec.seed)
     cell = make_cell(spec)
     g_min, g_max = cell.g_range()

@@ -139,9 +139,9 @@ def drift_table(cell: FefetCell, levels: int = 16,
 
 def write_device_report(run_dir: Path, p: fe.FefetParams, seed: int,
                         scheme: PulseScheme) -> dict:
-    from cosim.runs.files import pyplot
+    from cosim.runs.files import figures
 
-    plt = pyplot()
+    plt = figures()
 
     from cosim.runs.files import write_atomic, write_figure, write_json
 

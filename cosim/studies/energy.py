@@ -86,9 +86,9 @@ def energy_command(spec: CompareSpec, sense_kind: str, results: Path,
 
 
 def _bar_chart(run_dir: Path, rows: list[dict]) -> None:
-    from cosim.runs.files import pyplot
+    from cosim.runs.files import figures
 
-    plt = pyplot()
+    plt = figures()
 
     fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
     x = np.arange(len(rows))

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
+from cosim.array.memory import batch_bytes, check_memory
 from cosim.array.state import ArrayConfig, ArrayState
 from cosim.engines import get_engine
+from cosim.engines.nodal import plan
 from cosim.runs.files import new_run_dir, write_atomic, write_figure
 from cosim.runs.manifest import now_utc, write_manifest
-from device_models.validation import ParamError
+from device_models.validation import ParamError, check_int
 
 SIZES = (16, 32, 64, 128, 256)
 RATIOS = (1e-6, 1e-5, 1e-4, 1e-3)
@@ -45,13 +47,18 @@ def irdrop_table(sizes: tuple[int, ...], ratios: tuple[float, ...], vectors: int
 
 def run_irdrop(results_root: Path, sizes: tuple[int, ...] = SIZES,
                ratios: tuple[float, ...] = RATIOS, vectors: int = 50, seed: int = 0) -> Path:
+    check_int("vectors", vectors, 1, 100_000)
     if not sizes or min(sizes) < 1:
         raise ParamError("sizes", sizes, "must be positive integers")
     if not ratios or min(ratios) <= 0:
         raise ParamError("ratios", ratios, "must be positive numbers")
-    from cosim.runs.files import pyplot
+    for n in sizes:  # conductances, one batch of results, the nodal transfer matrix
+        need = 8.0 * n * n + batch_bytes(n, n, n, vectors) + plan(n, n, vectors, True,
+                                                                  2000)["peak_bytes"]
+        check_memory("sizes", n, need, f"an IR-drop study of a {n}x{n} array")
+    from cosim.runs.files import figures
 
-    plt = pyplot()
+    plt = figures()
 
     started = now_utc()
     run_dir = new_run_dir(results_root, "irdrop")

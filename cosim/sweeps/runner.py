@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 import traceback
 from collections.abc import Callable
@@ -102,6 +103,15 @@ def prepare_run_dir(run_dir: Path, spec: SweepSpec, spec_text: str, resume: bool
     write_json(old, spec.as_dict())
 
 
+SCHEDULER_TIMEOUT_S = 10
+SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls)://[A-Za-z0-9._\-]+:\d{1,5}$")
+
+
+def check_scheduler(address: str | None) -> None:
+    if address is not None and not SCHEDULER_ADDRESS.match(address):
+        raise ParamError("scheduler", address, "must look like tcp://host:port")
+
+
 def run_sweep(spec: SweepSpec, spec_text: str, run_dir: Path, *, scheduler: str | None = None,
               workers: int = 2, resume: bool = False, csv: bool = False,
               on_point: Callable[[dict, int, int], None] | None = None,
@@ -144,7 +154,12 @@ def _run_on_dask(spec: SweepSpec, pending: list[dict], run_dir: Path, scheduler:
     logging.getLogger("distributed").setLevel(logging.ERROR)
     cluster = None
     if scheduler:
-        client = Client(scheduler, timeout="20s")
+        try:
+            client = Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s")
+        except (OSError, TimeoutError) as exc:
+            raise CosimError(f"cannot reach the Dask scheduler at {scheduler} within "
+                             f"{SCHEDULER_TIMEOUT_S} s ({type(exc).__name__}: {exc}); is it "
+                             "running, and is the address right?") from None
     else:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=logging.ERROR)

@@ -25,11 +25,11 @@ import hashlib
 import itertools
 import json
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cosim.runs.files import read_toml
 from device_models.validation import (
     ParamError,
     check_choice,
@@ -237,12 +237,5 @@ def spec_from_dict(raw: Any, default_name: str = "sweep") -> SweepSpec:
 
 
 def load_spec(path: str | Path) -> tuple[SweepSpec, str]:
-    path = Path(path)
-    if not path.is_file():
-        raise ParamError("spec", str(path), "must be an existing TOML file")
-    text = path.read_text()
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ParamError("spec", str(path), f"is not valid TOML: {exc}") from None
-    return spec_from_dict(raw, default_name=path.stem), text
+    raw, text = read_toml("spec", path)
+    return spec_from_dict(raw, default_name=Path(path).stem), text
