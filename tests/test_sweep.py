@@ -215,3 +215,29 @@ def test_resume_removes_temp_files_of_an_interrupted_write(tmp_path):
     stale.write_text('{"half": ')  # what SIGKILL during write_atomic leaves behind
     table = run_sweep(spec, text, run_dir, workers=1, resume=True)
     assert not stale.exists() and len(table) == 2 and set(table.status) == {"ok"}
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "examples"
+                                          / "sweeps").glob("*.toml")), ids=lambda p: p.name)
+def test_every_example_spec_loads(path):
+    from cosim.sweeps.spec import load_spec
+
+    spec, text = load_spec(path)
+    assert spec.points() and text
+
+
+def test_sweepable_fields_follow_the_dataclasses():
+    """A field added to CompareSpec / HardwareConfig is sweepable without a list to
+    edit (adc_percentile had drifted out of the hand-written one)."""
+    import dataclasses as dc
+
+    from cosim.nn.layers import HardwareConfig
+    from cosim.studies.compare import CompareSpec
+    from cosim.sweeps.spec import ACCURACY, COMPARE, spec_from_dict
+
+    assert {f.name for f in dc.fields(CompareSpec)} - {"seed"} == set(COMPARE.fields)
+    assert {f"hardware.{f.name}" for f in dc.fields(HardwareConfig)} <= set(ACCURACY.fields)
+    spec = spec_from_dict({"kind": "compare", "metrics": ["max_err_lsb"],
+                           "base": {"rows": 4, "cols": 4, "engines": ["ideal", "nodal"]},
+                           "axes": {"adc_percentile": {"values": [99.0, 100.0]}}})
+    assert len(spec.points()) == 2

@@ -35,10 +35,15 @@ def _accuracy_config(params: dict[str, Any]):
     return config_from_dict(raw)
 
 
+VARIATION_DEFAULTS: dict[str, Any] = {
+    "rows": 32, "cols": 16, "vectors": 100, "cell": "fefet", "engine": "behavioral",
+    "d2d_sigma_v": 0.03, "write_variation": True, "age_s": 0.0, "adc_bits": 8, "dac_bits": 8,
+    "dac_v_fs_v": 0.2, "network": True}
+"""A variation point's parameters and defaults (their types are what a spec may set)."""
+
+
 def _variation_params(params: dict[str, Any]) -> dict[str, Any]:
-    p = {"rows": 32, "cols": 16, "vectors": 100, "cell": "fefet", "engine": "behavioral",
-         "d2d_sigma_v": 0.03, "write_variation": True, "age_s": 0.0, "adc_bits": 8,
-         "dac_bits": 8, "dac_v_fs_v": 0.2, "network": True, **params}
+    p = {**VARIATION_DEFAULTS, **params}
     check_int("rows", p["rows"], 1, 4096)
     check_int("cols", p["cols"], 1, 4096)
     check_int("vectors", p["vectors"], 1, 10**6)

@@ -29,7 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cosim.nn.config import DataConfig, TrainConfig
+from cosim.nn.layers import HardwareConfig
 from cosim.runs.files import read_toml
+from cosim.studies.compare import CompareSpec
+from cosim.sweeps.points import VARIATION_DEFAULTS
 from device_models.validation import (
     ParamError,
     check_choice,
@@ -50,24 +54,41 @@ class PointKind:
     """Metrics a point of this kind reports."""
 
 
+def sweepable(cls: type, prefix: str = "", skip: tuple[str, ...] = ()) -> dict[str, type]:
+    """The scalar fields of a params dataclass and their TOML types, derived from its
+    annotations (so a new field is sweepable without listing it here); tuples are
+    TOML lists, ``X | None`` is X."""
+    import types
+    import typing
+
+    out: dict[str, type] = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        if name in skip or name.startswith("_"):
+            continue
+        if isinstance(hint, types.UnionType):
+            args = [a for a in hint.__args__ if a is not type(None)]
+            hint = args[0] if len(args) == 1 else None
+        origin = typing.get_origin(hint)
+        if origin is tuple:
+            out[prefix + name] = list
+        elif hint in (bool, int, float, str):
+            out[prefix + name] = hint
+    return out
+
+
 COMPARE = PointKind(
-    fields={"rows": int, "cols": int, "vectors": int, "differential": bool, "r_wire_ohm": float,
-            "dac_bits": int, "dac_v_fs_v": float, "adc_bits": int, "g_min_s": float,
-            "g_max_s": float, "engines": list, "cell": str, "sparsity": float, "noise": bool},
+    fields=sweepable(CompareSpec, skip=("seed",)),
     metrics=("max_abs_err_A", "max_rel_err", "max_err_lsb", "adc_code_mismatch_frac",
              "max_code_diff", "seconds_reference", "seconds_candidate"))
 VARIATION = PointKind(
-    fields={"rows": int, "cols": int, "vectors": int, "cell": str, "engine": str,
-            "d2d_sigma_v": float, "write_variation": bool, "age_s": float, "adc_bits": int,
-            "dac_bits": int, "dac_v_fs_v": float, "network": bool},
+    fields={k: type(v) for k, v in VARIATION_DEFAULTS.items()},
     metrics=("cell_err_mean", "cell_err_std", "cell_err_p99", "code_err_mean_abs",
              "code_err_rms", "code_err_max", "accuracy"))
 ACCURACY = PointKind(
-    fields={"hardware.cell": str, "hardware.engine": str, "hardware.adc_bits": int,
-            "hardware.dac_bits": int, "hardware.d2d_sigma_v": float, "hardware.age_s": float,
-            "hardware.r_wire_ohm": float, "hardware.read_noise": bool,
-            "hardware.write_variation": bool, "train.epochs": int, "train.mode": str,
-            "data.limit_train": int, "data.limit_test": int},
+    fields={**sweepable(HardwareConfig, "hardware."),
+            **sweepable(TrainConfig, "train.", skip=("seed",)),
+            **sweepable(DataConfig, "data.", skip=("train_images", "train_labels",
+                                                   "test_images", "test_labels"))},
     metrics=("accuracy", "float_accuracy"))
 KINDS = {"compare": COMPARE, "variation": VARIATION, "accuracy": ACCURACY}
 
