@@ -142,7 +142,7 @@ def crossbar(p: CrossbarParams) -> Netlist:
     # row's supply current).
     if p.analysis == "dc" and k > 1:
         out.append(f"Vindex {INDEX_NODE} 0 0\n")
-    rz = p.sense is not None and p.sense.kind == "integrator"
+    rz = p.sense is not None and p.sense.sensor.integrating
     for i in range(rows):
         if rz:  # integrating read-out: rows are driven only inside the integration window
             out.append(spice_dac_rz(f"dac{i}", f"d{i}", codes[:, i], p.dac, p.t_step_s,
@@ -188,7 +188,7 @@ def crossbar(p: CrossbarParams) -> Netlist:
         e = RESET_EDGE_S
         out.append(f"Vrst rst 0 PULSE(1 0 {fmt(sp.t_reset_s)} {fmt(e)} {fmt(e)} "
                    f"{fmt(sp.t_int_s - 2 * e)} {fmt(sp.period_s)})\n"
-                   if sp.kind == "integrator" else "Vrst rst 0 0\n")
+                   if sp.sensor.integrating else "Vrst rst 0 0\n")
         name = sensing.subckt_name(sp)
         rails = ""
         if sp.cmos is not None:

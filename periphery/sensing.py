@@ -27,8 +27,11 @@ switch; its energy is what the rails deliver, simulated.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
+
+import numpy as np
 
 from device_models.spice_text import fmt
 from device_models.validation import ParamError, check_choice, check_range
@@ -38,6 +41,111 @@ from periphery.opamp_cmos import CmosOpamp
 R1_OHM = 1e6
 RZ_EDGE_S = 1e-10
 """Edge of the return-to-zero row pulses that define an integrator's window."""
+
+
+class Integrator:
+    """Charge integrator: the rows are driven by return-to-zero pulses inside the
+    window, a switch resets the capacitor before it, the output is sampled after the
+    settling phase; V_out = -Q / C."""
+
+    name = "integrator"
+    integrating = True
+    """Rows pulse inside the window and a reset phase clears the capacitor."""
+
+    def t_rows_s(self, p: SenseParams) -> float:
+        return p.t_on_s
+
+    def transimpedance_ohm(self, p: SenseParams) -> float:
+        return p.t_int_s / p.c_int_f
+
+    def virtual_ground_v(self, p: SenseParams, i_col_a):
+        """Offset, plus the error a single-pole op-amp needs to slew its output at I / C,
+        I / (C 2 pi GBW), plus the mean finite-gain error I t / (C A) over the window,
+        plus I R_out / A."""
+        a = p.opamp_gain
+        per_amp = (1.0 / (p.c_int_f * 2 * math.pi * p.gbw_hz)
+                   + p.t_int_s / (2 * p.c_int_f * a) + p.r_out_ohm / a)
+        return p.total_offset_v + per_amp * i_col_a
+
+    def readout_a(self, p: SenseParams, i_col_a):
+        """(I - V_os / Z) A / (1 + A), Z = t_on / C (sampled after the current stopped,
+        so the output resistance does not shift it)."""
+        a = p.opamp_gain
+        return (i_col_a - p.total_offset_v * p.c_int_f / p.t_on_s) * a / (1 + a)
+
+    def sized(self, base: SenseParams, i_fs_a: float, swing_v: float) -> SenseParams:
+        return dataclasses.replace(base, c_int_f=i_fs_a * base.t_int_s / swing_v)
+
+    def current_from_output(self, p: SenseParams, v_out):
+        """The column current a sampled output stands for: the charge of a row pulse of
+        area V t_on."""
+        return -v_out * p.c_int_f / p.t_on_s
+
+    def feedback_spice(self, p: SenseParams) -> str:
+        # Reset in unity-gain feedback through S1. Cf discharges with tau = t_reset / 10:
+        # slow enough that the op-amp holds the virtual ground (error ~ (V/tau) / 2 pi GBW),
+        # fast enough to finish well inside the reset phase.
+        r_dump = p.t_reset_s / (10 * p.c_int_f)
+        return (f"Cf out col {fmt(p.c_int_f)}\nS1 out col rst 0 sdump\n"
+                f".model sdump sw(vt=0.5 vh=0.1 ron={fmt(r_dump)} roff=1e13)\n")
+
+    def row_edge_s(self, p: SenseParams) -> float:
+        return RZ_EDGE_S
+
+    def settling_phases(self, p: SenseParams, k: int, t_sample):
+        """(begin, end) arrays per phase: the row pulse, then (with a settling phase)
+        from its end to the sampling instant, the op-amp recovering the error it held."""
+        n = np.arange(k)
+        pulse_end = (n + 1) * p.period_s - 2 * RZ_EDGE_S - p.t_settle_s
+        phases = [(n * p.period_s + p.t_reset_s, pulse_end)]
+        if p.t_settle_s > 0:
+            phases.append((pulse_end + RZ_EDGE_S, t_sample))
+        return phases
+
+
+class Tia:
+    """Transimpedance amplifier: the rows are held for the whole window and the output
+    is sampled at its end; V_out = -I R_f."""
+
+    name = "tia"
+    integrating = False
+
+    def t_rows_s(self, p: SenseParams) -> float:
+        return p.period_s
+
+    def transimpedance_ohm(self, p: SenseParams) -> float:
+        return p.r_f_ohm
+
+    def virtual_ground_v(self, p: SenseParams, i_col_a):
+        """Offset through the loop plus the finite-gain error I (R_f + R_out) / (1 + A)."""
+        a = p.opamp_gain
+        return (a * p.total_offset_v + (p.r_f_ohm + p.r_out_ohm) * i_col_a) / (1 + a)
+
+    def readout_a(self, p: SenseParams, i_col_a):
+        """(I (A - R_out / R_f) - A V_os / R_f) / (1 + A): the output resistance shifts
+        the output by I R_out / (1 + A)."""
+        a, z = p.opamp_gain, p.r_f_ohm
+        return (i_col_a * (a - p.r_out_ohm / z) - a * p.total_offset_v / z) / (1 + a)
+
+    def sized(self, base: SenseParams, i_fs_a: float, swing_v: float) -> SenseParams:
+        return dataclasses.replace(base, r_f_ohm=swing_v / i_fs_a)
+
+    def current_from_output(self, p: SenseParams, v_out):
+        return -v_out / p.r_f_ohm
+
+    def feedback_spice(self, p: SenseParams) -> str:
+        return f"Rf out col {fmt(p.r_f_ohm)}\n"
+
+    def row_edge_s(self, p: SenseParams) -> float:
+        return min(1e-9, p.t_reset_s / 4)
+
+    def settling_phases(self, p: SenseParams, k: int, t_sample):
+        """From the window's start to the sampling instant."""
+        return [(np.arange(k) * p.period_s, t_sample)]
+
+
+SENSE_KINDS: dict[str, Integrator | Tia] = {"integrator": Integrator(), "tia": Tia()}
+"""Sensing kinds by name; a new kind is one class with these methods plus one entry."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +185,7 @@ class SenseParams:
     stand-in's figures (see cosim.benches.opamp.macro_model)."""
 
     def __post_init__(self) -> None:
-        check_choice("sense.kind", self.kind, ("integrator", "tia"))
+        check_choice("sense.kind", self.kind, tuple(SENSE_KINDS))
         check_range("sense.opamp_gain", self.opamp_gain, 1.0, 1e9)
         check_range("sense.gbw_hz", self.gbw_hz, 1e3, 1e13)
         check_range("sense.offset_v", self.offset_v, -0.1, 0.1)
@@ -113,44 +221,32 @@ class SenseParams:
         return self.t_int_s - 2 * RZ_EDGE_S - self.t_settle_s
 
     @property
+    def sensor(self) -> Integrator | Tia:
+        """The kind's behaviour (numpy and SPICE faces)."""
+        return SENSE_KINDS[self.kind]
+
+    @property
     def t_rows_s(self) -> float:
         """How long the rows are driven per vector: the pulse (integrator), the whole
         window (TIA)."""
-        return self.t_on_s if self.kind == "integrator" else self.period_s
+        return self.sensor.t_rows_s(self)
 
     @property
     def transimpedance_ohm(self) -> float:
         """Output volts per input ampere at the sampling instant."""
-        return self.t_int_s / self.c_int_f if self.kind == "integrator" else self.r_f_ohm
+        return self.sensor.transimpedance_ohm(self)
 
     def virtual_ground_v(self, i_col_a):
-        """Column voltage while sensing a current I: offset, plus for the integrator the
-        error a single-pole op-amp needs to slew its output at I / C, I / (C 2 pi GBW),
-        plus the mean of the finite-gain error I t / (C A) over the window; for the
-        TIA the finite-gain error I (Rf + R_out) / (1 + A); both plus I R_out / A, the
-        input error that sinking I through the output resistance takes."""
-        a = self.opamp_gain
-        if self.kind == "integrator":
-            per_amp = (1.0 / (self.c_int_f * 2 * math.pi * self.gbw_hz)
-                       + self.t_int_s / (2 * self.c_int_f * a) + self.r_out_ohm / a)
-            return self.total_offset_v + per_amp * i_col_a
-        return (a * self.total_offset_v + (self.r_f_ohm + self.r_out_ohm) * i_col_a) / (1 + a)
+        """Column voltage while sensing a current I (see the kind's docstring)."""
+        return self.sensor.virtual_ground_v(self, i_col_a)
 
     @property
     def total_offset_v(self) -> float:
         return self.offset_v + self.offset_sys_v
 
     def readout_a(self, i_col_a):
-        """Current the sampled output stands for: (I (A - R_out / Z) - A V_os / Z) / (1 + A),
-        where the output carries the offset through the transimpedance Z (R_f, or
-        t_on / C) and, for the TIA, the output resistance shifts it by I R_out / (1 + A)
-        (an integrator is sampled after its current has stopped)."""
-        a = self.opamp_gain
-        if self.kind == "integrator":
-            z = self.t_on_s / self.c_int_f
-            return (i_col_a - self.total_offset_v / z) * a / (1 + a)
-        z = self.r_f_ohm
-        return (i_col_a * (a - self.r_out_ohm / z) - a * self.total_offset_v / z) / (1 + a)
+        """Current the sampled output stands for (see the kind's docstring)."""
+        return self.sensor.readout_a(self, i_col_a)
 
 
 LEVELS = ("behavioral", "transistor")
@@ -183,9 +279,7 @@ def sized_for(i_fs_a: float, kind: str = "integrator", swing_v: float | None = N
         swing_v = CMOS_SWING_V if level == "transistor" else 1.0
     check_range("swing_v", swing_v, 0.0, 10.0, lo_open=True)
     base = SenseParams(kind=kind, **kw)
-    if kind == "integrator":
-        return SenseParams(**{**base.__dict__, "c_int_f": i_fs_a * base.t_int_s / swing_v})
-    return SenseParams(**{**base.__dict__, "r_f_ohm": swing_v / i_fs_a})
+    return base.sensor.sized(base, i_fs_a, swing_v)
 
 
 def subckt_name(p: SenseParams) -> str:
@@ -211,15 +305,6 @@ def spice_subckt(p: SenseParams) -> str:
         # meters the current the op-amp's output delivers.
         lines.append(f"Ro oi oo {fmt(p.r_out_ohm)}\nVo oo out 0\n" if p.r_out_ohm > 0
                      else "Vo oi out 0\n")
-    if p.kind == "integrator":
-        lines.append(f"Cf out col {fmt(p.c_int_f)}\n")
-        # Reset in unity-gain feedback through S1. Cf discharges with tau = t_reset / 10:
-        # slow enough that the op-amp holds the virtual ground (error ~ (V/tau) / 2 pi GBW),
-        # fast enough to finish well inside the reset phase.
-        r_dump = p.t_reset_s / (10 * p.c_int_f)
-        lines.append("S1 out col rst 0 sdump\n")
-        lines.append(f".model sdump sw(vt=0.5 vh=0.1 ron={fmt(r_dump)} roff=1e13)\n")
-    else:
-        lines.append(f"Rf out col {fmt(p.r_f_ohm)}\n")
+    lines.append(p.sensor.feedback_spice(p))
     lines.append(".ends\n")
     return "".join(lines)

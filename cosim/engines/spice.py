@@ -39,7 +39,6 @@ from netlists.crossbar import (
     sense_supply_probe,
 )
 from periphery.converters import dac_codes, dac_volts, drive_levels
-from periphery.sensing import RZ_EDGE_S
 
 BATCH_MODES = ("dc", "tran", "op")
 TRAN_OPTIONS = ("reltol=1e-5", "abstol=1e-13", "vntol=1e-8")
@@ -128,7 +127,7 @@ class SpiceEngine(EngineBase):
             fields=state.read_fields(), input_codes=codes, cell=state.cell, dac=config.dac,
             differential=state.differential, r_row_wire_ohm=config.r_row_wire_ohm,
             r_col_wire_ohm=config.r_col_wire_ohm, analysis="tran", t_step_s=period,
-            t_edge_s=RZ_EDGE_S if sp.kind == "integrator" else min(1e-9, sp.t_reset_s / 4),
+            t_edge_s=sp.sensor.row_edge_s(sp),
             sense=sp,
             options=tuple(state.cell.spice_options) + TRAN_OPTIONS + tuple(self.options))
         plot = ngspice.run_deck(crossbar(p).render(), timeout_s=self.timeout_s, keep=self.keep,
@@ -138,10 +137,7 @@ class SpiceEngine(EngineBase):
         t_sample = (np.arange(k) + 1) * period - RESET_EDGE_S
         v_out = np.stack([np.interp(t_sample, t, plot[sense_out_probe(j)])
                           for j in range(cols)], axis=1)
-        if sp.kind == "integrator":  # charge of a row pulse of area V * t_on
-            i_col = -v_out * sp.c_int_f / sp.t_on_s
-        else:
-            i_col = -v_out / sp.r_f_ohm
+        i_col = sp.sensor.current_from_output(sp, v_out)
         p_array = sum(plot[f"v(in{i})"] * plot[driver_probe(i)] for i in range(rows))
         p_array = p_array - sum(plot[f"v(o{j})"] * plot[sense_probe(j)] for j in range(cols))
         if sp.cmos is None:  # class-A model of the behavioural op-amp's supply
@@ -156,14 +152,7 @@ class SpiceEngine(EngineBase):
         # row pulse's start to its end, and from its end to the sampling instant (the
         # op-amp recovering the error it held); TIA: from the window's start to the
         # sampling instant.
-        n_idx = np.arange(k)
-        if sp.kind == "integrator":
-            pulse_end = (n_idx + 1) * period - 2 * RZ_EDGE_S - sp.t_settle_s
-            phases = [(n_idx * period + sp.t_reset_s, pulse_end)]
-            if sp.t_settle_s > 0:
-                phases.append((pulse_end + RZ_EDGE_S, t_sample))
-        else:
-            phases = [(n_idx * period, t_sample)]
+        phases = sp.sensor.settling_phases(sp, k, t_sample)
         settling = np.zeros(k)
         for j in range(cols):
             vo = plot[f"v(o{j})"]
@@ -209,7 +198,7 @@ class SpiceEngine(EngineBase):
         x = check_inputs(x, state)
         codes = dac_codes(x, config.dac)
         if config.dac.encoding == "pwm" and (config.sense is None
-                                             or config.sense.kind != "integrator"):
+                                             or not config.sense.sensor.integrating):
             raise ParamError("dac.encoding", "pwm", "needs an integrating read-out in the "
                              "spice engine (sense=integrator)")
         if config.sense is not None:
