@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from cosim import ArrayConfig, ArrayState, SimulationError
+from cosim.array.memory import MemoryBudgetError
 from cosim.engines import get_engine, without_features
-from cosim.engines.nodal import MemoryBudgetError, NodalEngine, WireNetwork, transfer_matrix
+from cosim.engines.nodal import NodalEngine, WireNetwork, transfer_matrix
 from cosim.studies.compare import CompareSpec, build_case
 
 

@@ -22,12 +22,19 @@ def budget_bytes() -> int:
     return int(gib * GIB)
 
 
-def check_memory(field: str, value: object, need_bytes: float, what: str) -> None:
-    """Raise ParamError naming ``field`` when ``what`` needs more than the budget."""
-    budget = budget_bytes()
+class MemoryBudgetError(ParamError):
+    """A planned run needs more memory than it may use (refused before allocating)."""
+
+
+def check_memory(field: str, value: object, need_bytes: float, what: str,
+                 limit_bytes: int | None = None, limit_name: str = "COSIM_MEMORY_GIB") -> None:
+    """Raise MemoryBudgetError naming ``field`` when ``what`` needs more than the budget
+    (``budget_bytes()``, or a caller's own ``limit_bytes`` called ``limit_name``)."""
+    budget = budget_bytes() if limit_bytes is None else limit_bytes
     if need_bytes > budget:
-        raise ParamError(field, value, f"{what} needs ~{need_bytes / GIB:.1f} GiB, above the "
-                         f"{budget / GIB:.1f} GiB budget (COSIM_MEMORY_GIB); make it smaller")
+        raise MemoryBudgetError(field, value, f"{what} needs ~{need_bytes / GIB:.1f} GiB, above "
+                                f"the {budget / GIB:.3g} GiB budget ({limit_name}); make it "
+                                "smaller")
 
 
 def batch_bytes(rows: int, phys_cols: int, cols: int, vectors: int, results: int = 2) -> float:

@@ -36,12 +36,11 @@ from cosim.array.memory import check_memory
 from cosim.array.result import MVMResult
 from cosim.array.state import ArrayConfig, ArrayState
 from cosim.engines.base import Deadline, EngineBase, contract, finish, row_voltages
-from cosim.errors import CosimError, SimulationError
+from cosim.errors import SimulationError
 from device_models.validation import ParamError, check_int, check_range
 
-
-class MemoryBudgetError(CosimError):
-    """The planned solve needs more memory than the engine may use."""
+DEFAULT_CHUNK = 2000
+"""Vectors solved at once (bounds the chunk buffers in ``plan``)."""
 
 
 def plan(rows: int, cols: int, vectors: int, linear: bool, chunk: int) -> dict:
@@ -67,14 +66,16 @@ class NodalEngine(EngineBase):
         "dac_bit_serial": "",
     }
 
-    def __init__(self, *, chunk: int = 2000, max_iter: int = 100, vtol_v: float = 1e-12,
-                 max_memory_bytes: int = 8 * 2**30, noise: bool | None = None, seed: int = 0,
+    def __init__(self, *, chunk: int = DEFAULT_CHUNK, max_iter: int = 100,
+                 vtol_v: float = 1e-12, max_memory_bytes: int | None = None,
+                 noise: bool | None = None, seed: int = 0,
                  timeout_s: float | None = None) -> None:
         super().__init__(noise=noise, seed=seed, timeout_s=timeout_s)
         check_int("chunk", chunk, 1, 10**7)
         check_int("max_iter", max_iter, 1, 10_000)
         check_range("vtol_v", vtol_v, 0.0, 1.0, lo_open=True)
-        check_int("max_memory_bytes", max_memory_bytes, 2**20)
+        if max_memory_bytes is not None:  # None: the shared budget (COSIM_MEMORY_GIB)
+            check_int("max_memory_bytes", max_memory_bytes, 2**20)
         self.chunk = chunk
         self.max_iter = max_iter
         self.vtol_v = vtol_v
@@ -97,13 +98,8 @@ class NodalEngine(EngineBase):
                              "nodal engine (the wires' IR drop changes as pulses end)")
         self.last_plan = plan(state.rows, state.phys_cols, len(v), linear, self.chunk)
         check_memory("array", f"{state.rows}x{state.phys_cols}", self.last_plan["peak_bytes"],
-                     f"the nodal engine's {self.last_plan['method']}")
-        if self.last_plan["peak_bytes"] > self.max_memory_bytes:
-            raise MemoryBudgetError(
-                f"nodal {self.last_plan['method']} needs "
-                f"~{self.last_plan['peak_bytes'] / 2**30:.1f}"
-                f" GiB, above max_memory_bytes={self.max_memory_bytes / 2**30:.1f} GiB; "
-                "lower chunk or the array size")
+                     f"the nodal engine's {self.last_plan['method']}", self.max_memory_bytes,
+                     "max_memory_bytes" if self.max_memory_bytes else "COSIM_MEMORY_GIB")
         if linear:
             t = transfer_matrix(state.conductance(), config.r_row_wire_ohm, config.r_col_wire_ohm,
                                 deadline)

@@ -213,8 +213,10 @@ def run_compare(spec: CompareSpec, timeout_s: float | None = None,
         config, figures = with_sensing(config, sense, level)
     a, b = spec.engines
 
+    noisy = [n for n in (a, b) if spec.noise and supports(n, "read_noise")]
+
     def engine(name: str):
-        opts: dict = {"noise": spec.noise and supports(name, "read_noise"), "seed": spec.seed}
+        opts: dict = {"noise": name in noisy, "seed": spec.seed}
         if timeout_s is not None:
             opts["timeout_s"] = timeout_s
         return get_engine(name, **opts)
@@ -229,8 +231,7 @@ def run_compare(spec: CompareSpec, timeout_s: float | None = None,
                **compare_results(ref, cand, config),
                f"seconds_{a}": ref.seconds, f"seconds_{b}": cand.seconds,
                "reference_idealises": ",".join(idealised) or "none",
-               "noise_in": ",".join(n for n in (a, b) if spec.noise and supports(n, "read_noise"))
-               or "none"}
+               "noise_in": ",".join(noisy) or "none"}
     if figures:
         metrics.update({f"opamp_{k}": v for k, v in figures.items()})
         circuit = [r for n, r in ((b, cand), (a, ref)) if engine_class(n).solves_circuit]

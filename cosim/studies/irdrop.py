@@ -11,7 +11,7 @@ import numpy as np
 from cosim.array.memory import batch_bytes, check_memory
 from cosim.array.state import ArrayConfig, ArrayState
 from cosim.engines import get_engine
-from cosim.engines.nodal import plan
+from cosim.engines.nodal import DEFAULT_CHUNK, plan
 from cosim.runs.files import new_run_dir, write_atomic, write_figure
 from cosim.runs.manifest import now_utc, write_manifest
 from device_models.validation import ParamError, check_int
@@ -53,8 +53,8 @@ def run_irdrop(results_root: Path, sizes: tuple[int, ...] = SIZES,
     if not ratios or min(ratios) <= 0:
         raise ParamError("ratios", ratios, "must be positive numbers")
     for n in sizes:  # conductances, one batch of results, the nodal transfer matrix
-        need = 8.0 * n * n + batch_bytes(n, n, n, vectors) + plan(n, n, vectors, True,
-                                                                  2000)["peak_bytes"]
+        need = (8.0 * n * n + batch_bytes(n, n, n, vectors)
+                + plan(n, n, vectors, True, DEFAULT_CHUNK)["peak_bytes"])
         check_memory("sizes", n, need, f"an IR-drop study of a {n}x{n} array")
     from cosim.runs.files import figures
 

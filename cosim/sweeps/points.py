@@ -107,7 +107,6 @@ def _variation(params: dict[str, Any], timeout_s: float) -> dict[str, Any]:
     actually written (D2D + write variation, read at age_s). Report the per-cell
     current error at the full-scale read and the ADC code error of the engine's
     outputs against the nominal array's ideal outputs."""
-
     from device_models.registry import CellOptions, make_cell
 
     p = _variation_params(params)
