@@ -21,6 +21,7 @@ class SimulationError(CosimError):
 
     def __init__(self, message: str, *, rundir: Path | None = None,
                  netlist: Path | None = None, log_tail: str = "") -> None:
+        self.message = message
         self.rundir = rundir
         self.netlist = netlist
         self.log_tail = log_tail
@@ -28,10 +29,19 @@ class SimulationError(CosimError):
         if rundir is not None:
             parts.append(f"rundir: {rundir}")
         if netlist is not None:
-            parts.append(f"netlist: {netlist}  (re-run: ngspice -b -r out.raw {netlist})")
+            parts.append(f"netlist: {netlist}  (re-run: cd {netlist.parent} && "
+                         f"ngspice -b -r out.raw {netlist.name})")
         if log_tail:
             parts.append("ngspice log tail:\n" + log_tail)
         super().__init__("\n".join(parts))
+
+    def __reduce__(self):  # keep the paths when sent between processes
+        return _rebuild, (type(self), self.message, self.rundir, self.netlist, self.log_tail)
+
+
+def _rebuild(kind: type[SimulationError], message: str, rundir: Path | None,
+             netlist: Path | None, log_tail: str) -> SimulationError:
+    return kind(message, rundir=rundir, netlist=netlist, log_tail=log_tail)
 
 
 class SimulationTimeout(SimulationError):

@@ -4,6 +4,8 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cosim.errors import SimulationError
 from cosim.simulators import ngspice
@@ -72,3 +74,90 @@ def test_truncated_raw_file_is_an_error(tmp_path):
 def test_available_reports_version():
     info = ngspice.available()
     assert info is not None and info.version[0].isdigit()
+
+
+OP_DECK = "* op\nV1 a 0 DC 1\nR1 a b 1k\nR2 b 0 3k\nR3 b c 2k\nR4 c 0 2k\n.op\n.end\n"
+
+
+@pytest.fixture(scope="module")
+def op_raw(tmp_path_factory) -> bytes:
+    out = ngspice.run_deck(OP_DECK, workdir=tmp_path_factory.mktemp("op"), keep="always",
+                           name="op")
+    return (out.rundir / "op.raw").read_bytes()
+
+
+def test_raw_truncated_inside_the_variables_block_fails_at_once(tmp_path, op_raw):
+    """The reported hang: a file cut inside ``Variables:`` made the reader re-read its
+    header forever. Every cut inside the header must now fail, each in well under 1 s."""
+    assert b"Variables:" in op_raw[:230]
+    raw = tmp_path / "cut.raw"
+    header_end = op_raw.index(b"Binary:\n") + len(b"Binary:\n")
+    for cut in [230, *range(1, header_end)]:
+        raw.write_bytes(op_raw[:cut])
+        t0 = time.perf_counter()
+        with pytest.raises(RawFileError, match=r"truncated raw file at byte|no 'no\. "):
+            read_raw(raw)
+        assert time.perf_counter() - t0 < 1.0
+
+
+@settings(max_examples=300, deadline=1000,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_raw_reader_fuzz_truncated_and_corrupted(tmp_path, op_raw, data):
+    """Truncations, flipped bytes, inserted and deleted runs: the reader returns plots
+    or raises RawFileError, never anything else and never slowly (deadline 1 s)."""
+    blob = bytearray(op_raw)
+    for _ in range(data.draw(st.integers(0, 4), label="edits")):
+        kind = data.draw(st.sampled_from(["cut", "flip", "insert", "delete"]))
+        at = data.draw(st.integers(0, max(0, len(blob) - 1)))
+        if kind == "cut":
+            del blob[at:]
+        elif kind == "flip" and blob:
+            blob[at] = data.draw(st.integers(0, 255))
+        elif kind == "insert":
+            blob[at:at] = data.draw(st.binary(min_size=1, max_size=40))
+        else:
+            del blob[at:at + data.draw(st.integers(1, 40))]
+    raw = tmp_path / "fuzz.raw"
+    raw.write_bytes(bytes(blob))
+    try:
+        plots = read_raw(raw)
+    except RawFileError:
+        return
+    assert all(p.points >= 0 for p in plots)
+
+
+def test_probe_names_a_simulator_that_hangs_on_version(tmp_path, monkeypatch):
+    fake = tmp_path / "ngspice"
+    fake.write_text("#!/bin/sh\nexec sleep 60\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    monkeypatch.setattr(ngspice, "PROBE_TIMEOUT_S", 0.5)
+    info, why = ngspice.probe()
+    assert info is None and "did not answer `ngspice --version` within 0.5 s" in why
+    assert "not found" not in why
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert "not found on PATH" in ngspice.probe()[1]
+
+
+def test_interrupted_deck_is_killed_and_its_rundir_removed(tmp_path):
+    """Ctrl-C while waiting (KeyboardInterrupt): ngspice is killed, nothing kept."""
+    import threading
+
+    slow = "* slow\nV1 a 0 SIN(0 1 1e6)\nR1 a 0 1k\nC1 a 0 1p\n.tran 1e-12 1 0 1e-12\n.end\n"
+    seen = {}
+
+    def interrupt_soon():
+        time.sleep(1.0)
+        seen["pids"] = list(ngspice._LIVE)
+        import _thread
+
+        _thread.interrupt_main()
+
+    threading.Thread(target=interrupt_soon).start()
+    with pytest.raises(KeyboardInterrupt):
+        ngspice.run_deck(slow, workdir=tmp_path, timeout_s=60)
+    from cosim.simulators.processes import wait_gone
+
+    assert seen["pids"] and wait_gone(seen["pids"]) == []
+    assert not any(tmp_path.iterdir())

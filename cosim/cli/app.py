@@ -1,11 +1,16 @@
 """``cosim`` command line. User mistakes exit 2 with a message naming the field;
-simulator failures exit 1 and name the kept rundir, netlist and log tail."""
+simulator failures exit 1 and name the kept rundir, netlist and log tail; a sweep
+with some failed points exits 4; Ctrl-C exits 130 and SIGTERM 143, after
+stopping every simulator and worker this process started.
+
+Long commands run their work in a stoppable child process (``--timeout``) and
+show a live progress bar with the time left on stderr."""
 
 from __future__ import annotations
 
 import functools
 import json
-import sys
+import signal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,9 +27,49 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
+EXIT_SOME_FAILED = 4
+"""Exit code of a sweep (or demo) that finished with some points failed."""
+
+
+def _interrupted(exc: BaseException) -> None:
+    """Ctrl-C / SIGTERM: stop every process started from here, drop empty run
+    folders, exit 130 (SIGINT) or 143 (SIGTERM)."""
+    from cosim.runs.files import discard_empty_run_dirs
+    from cosim.simulators.processes import stop_descendants
+
+    code = getattr(exc, "exit_code", 130)
+    stop_descendants()
+    discard_empty_run_dirs()
+    typer.echo("terminated" if code == 143 else "interrupted", err=True)
+    raise typer.Exit(code)
+
+
 def handle_errors(fn):
     """Turn the project's exceptions into clean messages and exit codes."""
+    import asyncio
+    import concurrent.futures
 
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from cosim.runs.files import discard_empty_run_dirs
+
+        try:
+            return fn(*args, **kwargs)
+        except (KeyboardInterrupt, asyncio.CancelledError,
+                concurrent.futures.CancelledError) as exc:
+            # Ctrl-C reaches a Dask sweep as cancelled futures
+            _interrupted(exc)
+        except typer.Exit:
+            raise
+        except BaseException:
+            discard_empty_run_dirs()
+            raise
+        return None
+
+    return _report_errors(wrapper)
+
+
+def _report_errors(fn):
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -61,6 +106,30 @@ Diff = Annotated[bool, typer.Option(help="Signed weights on (G+, G-) column pair
 AdcPercentile = Annotated[float, typer.Option(
     help="ADC range: 100 = max possible current; below = that percentile of |output| on "
          "calibration inputs.")]
+Timeout = Annotated[float, typer.Option(
+    "--timeout", help="Wall-clock limit of the whole command (s); the work is stopped "
+    "past it and its simulator files are kept and named.")]
+
+TIMEOUT_S = {"compare": 3600.0, "energy": 3600.0, "train": 21600.0, "evaluate": 21600.0}
+"""Default --timeout of each long command: above what its README examples need
+(the longest, the transistor-level TIA compare, ~15 min on 2 busy cores)."""
+
+
+def stoppable(what: str, timeout_s: float, fn, *args: Any) -> Any:
+    """``fn(*args)`` in a child process stopped after ``timeout_s``, its progress
+    reports shown live."""
+    from cosim.runs.isolated import run_isolated
+    from device_models.validation import check_range
+
+    check_range("timeout", timeout_s, 0.0, 30 * 86400.0, lo_open=True)
+
+    def work():
+        from cosim.cli.live import live_progress
+
+        with live_progress():
+            return fn(*args)
+
+    return run_isolated(work, timeout_s=timeout_s, what=f"cosim {what}")
 
 
 @app.command()
@@ -71,8 +140,8 @@ def doctor() -> None:
     from cosim.simulators import ngspice
     from cosim.simulators import pyspice_shared as pyspice_backend
 
-    info = ngspice.available()
-    typer.echo(f"ngspice     : {info.version + ' at ' + info.path if info else 'MISSING'}")
+    info, why = ngspice.probe()
+    typer.echo(f"ngspice     : {info.version + ' at ' + info.path if info else 'MISSING: ' + why}")
     shared = pyspice_backend.version()
     typer.echo(f"PySpice     : {shared or 'shared library NOT loadable'}")
     ok_all = True
@@ -138,6 +207,7 @@ def compare(
         help="behavioral | transistor (CMOS op-amps in the spice deck)")] = "behavioral",
     adc_percentile: AdcPercentile = 100.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    timeout: Timeout = TIMEOUT_S["compare"],
 ) -> None:
     """Run the same random array and inputs through two engines and report the gap."""
     from cosim.studies.compare import CompareSpec, run_compare
@@ -148,8 +218,9 @@ def compare(
                        differential=differential, engines=parse_engines(engines),
                        dac_bits=dac_bits, adc_bits=adc_bits, cell=cell, sparsity=sparsity,
                        noise=noise, adc_percentile=adc_percentile)
-    metrics, _, _ = run_compare(spec, sense=None if periphery == "none" else periphery,
-                                level=periphery_level)
+    sense = None if periphery == "none" else periphery
+    metrics = stoppable("compare", timeout,
+                        lambda: run_compare(spec, timeout, sense, periphery_level)[0])
     if as_json:
         typer.echo(json.dumps(metrics))
         return
@@ -224,6 +295,7 @@ def energy(
         "walden"),
     results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
         "results"),
+    timeout: Timeout = TIMEOUT_S["energy"],
 ) -> None:
     """Energy per MAC by block from a transient of the array with its periphery."""
     from cosim.studies.compare import CompareSpec
@@ -241,8 +313,8 @@ def energy(
     check_choice("adc_arch", adc_arch, ADC_ARCHS)
     check_choice("adc_energy", adc_energy, ADC_MODELS)
     check_int("cols_per_adc", cols_per_adc, 1, 4096)
-    run_dir, summary = energy_command(spec, sense, results, level,
-                                      AdcChoice(adc_arch, cols_per_adc, adc_energy))
+    run_dir, summary = stoppable("energy", timeout, energy_command, spec, sense, results, level,
+                                 AdcChoice(adc_arch, cols_per_adc, adc_energy), timeout)
     typer.echo(f"{summary['rows']}x{summary['cols']} {cell}, {dac_bits}-bit DAC, "
                f"{adc_bits}-bit ADC, {sense} ({level}), {summary['vectors']} vectors")
     typer.echo(f"{'block':>8} {'sim J/MAC':>11} {'analytic':>11} {'NeuroSim':>11}  basis")
@@ -296,11 +368,14 @@ def train(
     config: Annotated[Path, typer.Argument(help="TOML config (see examples/).")],
     results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
         "results"),
+    timeout: Timeout = TIMEOUT_S["train"],
 ) -> None:
     """Train a network with the simulated arrays in the loop (mode from the config)."""
     from cosim.nn.commands import train_command
+    from cosim.nn.config import load_config
 
-    run_dir, summary = train_command(config, results)
+    load_config(config)  # a bad config is refused here, before any work starts
+    run_dir, summary = stoppable("train", timeout, train_command, config, results)
     for k, v in summary.items():
         if k != "curve":
             typer.echo(f"{k:>28}: {v:.4f}" if isinstance(v, float) else f"{k:>28}: {v}")
@@ -316,11 +391,14 @@ def evaluate(
     config: Annotated[Path, typer.Argument(help="TOML config (see examples/).")],
     results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
         "results"),
+    timeout: Timeout = TIMEOUT_S["evaluate"],
 ) -> None:
     """Accuracy vs ADC bits, drift time and D2D variation over Monte Carlo seeds."""
     from cosim.nn.commands import evaluate_command
+    from cosim.nn.config import load_config
 
-    run_dir, summary = evaluate_command(config, results)
+    load_config(config)
+    run_dir, summary = stoppable("evaluate", timeout, evaluate_command, config, results)
     typer.echo(f"floating point: {summary.float_acc.iloc[0]:.4f}")
     typer.echo(summary.drop(columns="float_acc").to_string(index=False,
                                                            float_format=lambda v: f"{v:.4f}"))
@@ -351,8 +429,17 @@ def sweep(
     check_scheduler(scheduler)
     if run_dir is not None and run_dir.exists() and not run_dir.is_dir():
         raise ParamError("run_dir", str(run_dir), "is a file; name a directory")
-    out = sweep_command(spec, results, run_dir, resume, scheduler, workers, csv)
+    out, outcome = sweep_command(spec, results, run_dir, resume, scheduler, workers, csv)
     typer.echo(f"results: {out}")
+    _exit_for(outcome, "sweep")
+
+
+def _exit_for(outcome, name: str) -> None:
+    """Exit 1 when every point failed, EXIT_SOME_FAILED when some did (with the count
+    and the first errors on stderr); return when all succeeded."""
+    if outcome.failed:
+        typer.echo(outcome.message(name), err=True)
+        raise typer.Exit(1 if outcome.all_failed else EXIT_SOME_FAILED)
 
 
 report_app = typer.Typer(help="Self-contained HTML reports from sweeps.", no_args_is_help=True)
@@ -397,22 +484,17 @@ def demo(
 
     check_int("workers", workers, 1, 256)
     check_int("seed", seed, 0)
-    _, variation = run_demo(results, seed, workers, echo=typer.echo)
+    _, variation, outcome = run_demo(results, seed, workers, echo=typer.echo)
     typer.echo(f"report: {variation}")
+    _exit_for(outcome, "demo")
 
 
 def main() -> None:
-    import asyncio
-    import concurrent.futures
+    from cosim.simulators.processes import raise_terminated
 
-    try:
-        app()
-    except (KeyboardInterrupt, asyncio.CancelledError, concurrent.futures.CancelledError):
-        # Ctrl-C reaches a Dask sweep as cancelled futures
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
-
-
+    # SIGTERM unwinds like Ctrl-C, so that every cleanup path runs (exit 143)
+    signal.signal(signal.SIGTERM, raise_terminated)
+    app()
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cosim.reports.html import compare_report, variation_report
 from cosim.runs.files import new_run_dir
+from cosim.sweeps.command import Outcome
 from cosim.sweeps.runner import run_sweep
 from cosim.sweeps.spec import spec_from_dict
 
@@ -32,21 +33,25 @@ VARIATION_SPEC = {
 
 
 def run_demo(results_root: Path, seed: int = 0, workers: int = 2,
-             echo=print) -> tuple[Path, Path]:
-    """Returns (compare report, variation report)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+             echo=print) -> tuple[Path, Path, Outcome]:
+    """Returns (compare report, variation report, how the points of both ended)."""
+    from cosim.cli.live import progress_bar
 
     run_dir = new_run_dir(results_root, "demo")
     reports = []
+    outcomes = []
     for raw, make in ((COMPARE_SPEC, compare_report), (VARIATION_SPEC, variation_report)):
         raw = {**raw, "seeds": [seed + k for k in range(raw["seeds"])]}
         spec = spec_from_dict(raw)
         sub = run_dir / spec.name
-        with Progress(TextColumn(spec.name), BarColumn(), MofNCompleteColumn(),
-                      transient=True) as bar:
-            task = bar.add_task(spec.name, total=len(spec.points()))
-            run_sweep(spec, json.dumps(raw, indent=2), sub, workers=workers, csv=True,
-                      on_point=lambda rec, n, tot, task=task: bar.update(task, completed=n))
+        with progress_bar(spec.name) as bar:
+            task = bar.add_task(spec.name, total=len(spec.points()), info="")
+            table = run_sweep(spec, json.dumps(raw, indent=2), sub, workers=workers, csv=True,
+                              on_point=lambda rec, n, tot, task=task: bar.update(task,
+                                                                                 completed=n))
+        outcomes.append(Outcome.of(table))
         reports.append(make(sub))
         echo(f"{spec.name}: {reports[-1]}")
-    return reports[0], reports[1]
+    both = Outcome(sum(o.total for o in outcomes), sum(o.failed for o in outcomes),
+                   outcomes[0].first_errors + outcomes[1].first_errors)
+    return reports[0], reports[1], both

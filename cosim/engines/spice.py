@@ -26,6 +26,8 @@ from cosim.array.energy import BASIS, adc_energy, dac_energy, window_integrals
 from cosim.array.result import MVMResult
 from cosim.array.state import ArrayConfig, ArrayState, check_inputs
 from cosim.engines.base import EngineBase, contract, finish
+from cosim.errors import SimulationError
+from cosim.runs.progress import Tracker
 from cosim.simulators import ngspice
 from device_models.validation import ParamError, check_choice, check_int
 from netlists.crossbar import (
@@ -87,9 +89,9 @@ class SpiceEngine(EngineBase):
         self.t_step_s = t_step_s
 
     def available(self) -> tuple[bool, str]:
-        info = ngspice.available()
+        info, why = ngspice.probe()
         if info is None:
-            return False, f"ngspice not found; {ngspice.INSTALL_HINT}"
+            return False, why
         return True, f"ngspice {info.version} at {info.path}"
 
     def params(self, state: ArrayState, codes: np.ndarray, config: ArrayConfig) -> CrossbarParams:
@@ -106,7 +108,8 @@ class SpiceEngine(EngineBase):
                        t0: float) -> MVMResult:
         """Transient with the sensing circuits: sample each column at the end of its
         window, measure settling from the virtual-ground waveforms, integrate energy."""
-        parts = self._map(lambda c: self._periphery_chunk(state, c, config), self._chunks(codes))
+        parts = self._map(lambda c, report: self._periphery_chunk(state, c, config, report),
+                          self._chunks(codes))
         i_col = np.concatenate([p[0] for p in parts])
         energy = {k: np.concatenate([p[1][k] for p in parts]) for k in parts[0][1]}
         settling = np.concatenate([p[2] for p in parts])
@@ -120,7 +123,8 @@ class SpiceEngine(EngineBase):
         return finish(self.name, state, config, i_col, v, t0, energy_j=energy,
                       settling_s=settling, energy_basis=basis)
 
-    def _periphery_chunk(self, state: ArrayState, codes: np.ndarray, config: ArrayConfig):
+    def _periphery_chunk(self, state: ArrayState, codes: np.ndarray, config: ArrayConfig,
+                         report=None):
         sp = config.sense
         period = sp.period_s
         p = CrossbarParams(
@@ -130,8 +134,10 @@ class SpiceEngine(EngineBase):
             t_edge_s=sp.sensor.row_edge_s(sp),
             sense=sp,
             options=tuple(state.cell.spice_options) + TRAN_OPTIONS + tuple(self.options))
-        plot = ngspice.run_deck(crossbar(p).render(), timeout_s=self.timeout_s, keep=self.keep,
-                               workdir=self.workdir, name="periphery").plot
+        plot = ngspice.run_deck(
+            crossbar(p).render(), timeout_s=self.timeout_s, keep=self.keep,
+            workdir=self.workdir, name="periphery",
+            on_progress=None if report is None else lambda t: report(t / period)).plot
         t = plot["time"]
         k, rows, cols = len(codes), state.rows, state.phys_cols
         t_sample = (np.arange(k) + 1) * period - RESET_EDGE_S
@@ -165,7 +171,8 @@ class SpiceEngine(EngineBase):
                         settling[n] = max(settling[n], t[m][off][-1] - begin[n])
         return i_col, energy, settling
 
-    def _run_chunk(self, state: ArrayState, codes: np.ndarray, config: ArrayConfig) -> np.ndarray:
+    def _run_chunk(self, state: ArrayState, codes: np.ndarray, config: ArrayConfig,
+                   report=None) -> np.ndarray:
         p = self.params(state, codes, config)
         net = crossbar(p)
         expect = net.points if net.points > 0 else None
@@ -174,8 +181,11 @@ class SpiceEngine(EngineBase):
 
             plot, _ = run_deck_shared(net.render(), expect_points=expect)
         else:
-            plot = ngspice.run_deck(net.render(), timeout_s=self.timeout_s, expect_points=expect,
-                                    keep=self.keep, workdir=self.workdir, name="crossbar").plot
+            step = p.t_step_s if p.analysis == "tran" else 1.0  # .dc: the vector index
+            plot = ngspice.run_deck(
+                net.render(), timeout_s=self.timeout_s, expect_points=expect, keep=self.keep,
+                workdir=self.workdir, name="crossbar",
+                on_progress=None if report is None else lambda v: report(v / step + 1)).plot
         cols = [plot[sense_probe(j)] for j in range(state.phys_cols)]
         i = np.stack(cols, axis=1)
         if p.analysis == "tran":
@@ -212,7 +222,7 @@ class SpiceEngine(EngineBase):
         return finish(self.name, state, config, i_col, dac_volts(codes, config.dac), t0)
 
     def _solve(self, state: ArrayState, codes: np.ndarray, config: ArrayConfig) -> np.ndarray:
-        return np.concatenate(self._map(lambda c: self._run_chunk(state, c, config),
+        return np.concatenate(self._map(lambda c, report: self._run_chunk(state, c, config, report),
                                         self._chunks(codes)), axis=0)
 
     def _chunks(self, codes: np.ndarray) -> list[np.ndarray]:
@@ -221,8 +231,24 @@ class SpiceEngine(EngineBase):
         return [codes[s:s + per] for s in range(0, len(codes), per)]
 
     def _map(self, fn, chunks: list) -> list:
-        """fn over the chunks: in order, as up to ``jobs`` parallel ngspice processes."""
+        """fn(chunk, on_progress) over the chunks: in order, as up to ``jobs`` parallel
+        ngspice processes, their progress summed into one task. An interrupt (or a
+        failed chunk) stops the decks still running instead of waiting for them."""
+        tracker = Tracker(f"ngspice ({len(chunks)} deck{'s' if len(chunks) > 1 else ''})",
+                          [len(c) for c in chunks])
+
+        def one(k: int):
+            out = fn(chunks[k], lambda done: tracker.part(k, done))
+            tracker.part(k, len(chunks[k]))
+            return out
+
         if len(chunks) == 1 or self.jobs == 1:
-            return [fn(c) for c in chunks]
-        with ThreadPoolExecutor(max_workers=min(self.jobs, len(chunks))) as pool:
-            return list(pool.map(fn, chunks))
+            return [one(k) for k in range(len(chunks))]
+        pool = ThreadPoolExecutor(max_workers=min(self.jobs, len(chunks)))
+        try:
+            return list(pool.map(one, range(len(chunks))))
+        except BaseException as exc:
+            ngspice.stop_all(keep=isinstance(exc, SimulationError))
+            raise
+        finally:
+            pool.shutdown(wait=True)

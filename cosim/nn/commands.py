@@ -9,34 +9,30 @@ from pathlib import Path
 import numpy as np
 
 from cosim.nn.config import RunConfig, load_config
-from cosim.nn.training import run_evaluation, run_training
+from cosim.nn.training import progress_steps, run_evaluation, run_training
 from cosim.runs.files import new_run_dir, write_atomic, write_figure, write_json
 from cosim.runs.manifest import now_utc, write_manifest
+from cosim.runs.progress import report
 from netlists.crossbar import crossbar
 
 
-def _progress(total: int | None, label: str):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("{task.fields[info]}"), transient=True)
-    task = bar.add_task(label, total=total, info="")
-    return bar, task
+def _info(row: dict) -> str:
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                     for k, v in row.items() if k != "seconds")
 
 
 def train_command(config_path: Path, results: Path) -> tuple[Path, dict]:
     cfg = load_config(config_path)
     started = now_utc()
     run_dir = new_run_dir(results, "train")
-    bar, task = _progress(None, f"train [{cfg.train.mode}]")
+    task, total, done = f"train [{cfg.train.mode}]", progress_steps(cfg), 0
 
     def progress(kind: str, row: dict) -> None:
-        info = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                         for k, v in row.items())
-        bar.update(task, advance=1, info=info)
+        nonlocal done
+        done += 1
+        report(task, done, total, _info(row))
 
-    with bar:
-        out = run_training(cfg, progress)
+    out = run_training(cfg, progress)
     import pandas as pd
 
     epochs = pd.DataFrame(out["epochs"])
@@ -114,10 +110,14 @@ def evaluate_command(config_path: Path, results: Path) -> tuple[Path, object]:
     ev = cfg.evaluate
     n_jobs = ev.seeds * (len(ev.adc_bits) + 2 * len(ev.drift_times_s)
                          + (len(ev.d2d_sigma_v) if cfg.hardware.cell != "resistor" else 0))
-    bar, task = _progress(n_jobs, "evaluate")
-    with bar:
-        rows = run_evaluation(cfg, lambda kind, row: bar.update(
-            task, advance=1, info=f"{row['sweep']}={row['value']:g}"))
+    done = 0
+
+    def progress(kind: str, row: dict) -> None:
+        nonlocal done
+        done += 1
+        report("evaluate", done, n_jobs, f"{row['sweep']}={row['value']:g}")
+
+    rows = run_evaluation(cfg, progress)
     import pandas as pd
 
     table = pd.DataFrame(rows)

@@ -146,6 +146,21 @@ def train_in_array(model: MLP, layers: list[AnalogLayer], ds: Dataset, epochs: i
 
 # ---------------------------------------------------------------- the modes
 
+def progress_steps(cfg: RunConfig) -> int:
+    """How many times ``run_training`` calls its progress callback (epochs and curve
+    points), so that a display can show the fraction done and an estimate."""
+    tc = cfg.train
+    if tc.mode == "hwa":
+        return max(1, tc.epochs // 3) + tc.epochs
+    if tc.mode == "in_array":
+        return tc.epochs + tc.array_epochs
+    if tc.mode == "vau":
+        return tc.epochs + 2 * tc.array_epochs
+    if tc.mode == "prune":
+        return tc.epochs + len(set(tc.sparsities) | {tc.sparsity}) * (tc.finetune_epochs + 1)
+    return tc.epochs
+
+
 def run_training(cfg: RunConfig, progress: Progress | None = None) -> dict:
     """Run ``cfg.train.mode``; returns {"epochs": rows, "summary": {...}, "model": MLP,
     "layers": [...]}."""

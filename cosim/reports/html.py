@@ -247,7 +247,7 @@ def report_command(kind: str, source: Path, results: Path) -> Path:
     elif source.is_file():
         from cosim.sweeps.command import sweep_command
 
-        run_dir = sweep_command(source, results, None, False, None, 2, False)
+        run_dir, _ = sweep_command(source, results, None, False, None, 2, False)
     else:
         raise ParamError("source", str(source), "must be a sweep run directory or a spec file")
     return (variation_report if kind == "variation" else compare_report)(run_dir)

@@ -1,4 +1,7 @@
-"""Run directories and atomic file writes (temp file + rename: never a half-written result)."""
+"""Run directories and atomic file writes (temp file + rename: never a half-written result).
+
+Files get the mode the user's umask gives (0644 typically), not the 0600 of a
+temp file; a run directory a failed command leaves empty is removed."""
 
 from __future__ import annotations
 
@@ -38,6 +41,7 @@ def write_atomic(path: str | Path, data: str | bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode() if isinstance(data, str) else data)
             f.flush()
@@ -47,6 +51,19 @@ def write_atomic(path: str | Path, data: str | bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where Linux allows."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: str | Path, obj: Any) -> Path:
@@ -74,10 +91,28 @@ def new_run_dir(root: str | Path, command: str) -> Path:
         d = root / (f"{stamp}-{command}" + (f"-{n}" if n else ""))
         try:
             d.mkdir()
-            return d
         except FileExistsError:
             continue
+        _CREATED.append(d)
+        return d
     raise FileExistsError(f"could not create a run directory under {root}")
+
+
+_CREATED: list[Path] = []
+
+
+def discard_empty_run_dirs() -> list[Path]:
+    """Remove the run directories this process created that hold no file (a command
+    that failed before writing anything); returns them."""
+    import shutil
+
+    gone = []
+    for d in _CREATED:
+        if d.is_dir() and not any(p.is_file() for p in d.rglob("*")):
+            shutil.rmtree(d, ignore_errors=True)
+            gone.append(d)
+    _CREATED.clear()
+    return gone
 
 
 class Figures:

@@ -1,25 +1,32 @@
 """ngspice harness: one subprocess per deck, binary raw output, always a timeout.
 
 Lifecycle: setup (temp rundir, write deck) -> run (``ngspice -b -r out.raw``,
-own process group, killed on timeout) -> read (raw file parsed to numpy,
-point count checked) -> cleanup (rundir removed on success unless asked to
-keep it; always kept on failure). Failure is decided from the exit status,
-the raw file's presence and its point count, never by grepping the log.
+own session, dies with its parent, killed on timeout) -> read (raw file parsed
+to numpy, point count checked) -> cleanup (rundir removed on success unless
+asked to keep it; always kept on failure; removed when the run is interrupted).
+Failure is decided from the exit status, the raw file's presence and its point
+count, never by grepping the log. The log is read only for progress: ngspice
+prints the sweep's ``Reference value`` as it goes.
+
+Every live ngspice is registered; :func:`stop_all` kills them (the engines call
+it when the thread waiting on them is interrupted, so Ctrl-C does not wait for
+decks running on worker threads).
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cosim.errors import EngineUnavailable, SimulationError
+from cosim.errors import EngineUnavailable, SimulationError, SimulationTimeout
+from cosim.simulators.processes import kill_group, scratch_dir, simulator_preexec
 from cosim.simulators.rawfile import RawFileError, RawPlot, read_raw
 
 INSTALL_HINT = "install it as root: apt-get update && apt-get install -y ngspice libngspice0-dev"
@@ -33,25 +40,74 @@ class NgspiceInfo:
     """Version as ngspice prints it, e.g. ``39.3`` or ``39``."""
 
 
-def available(timeout_s: float = 10.0) -> NgspiceInfo | None:
-    """Probe for the ngspice binary: path and version, or None."""
+PROBE_TIMEOUT_S = 10.0
+
+
+def probe(timeout_s: float | None = None) -> tuple[NgspiceInfo | None, str]:
+    """(info, "") when ngspice answers ``--version``; (None, the reason) otherwise."""
+    timeout_s = PROBE_TIMEOUT_S if timeout_s is None else timeout_s
     path = shutil.which("ngspice")
     if path is None:
-        return None
+        return None, f"ngspice was not found on PATH; {INSTALL_HINT}"
     try:
         out = subprocess.run([path, "--version"], capture_output=True, text=True,
-                             timeout=timeout_s, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
+                             timeout=timeout_s, stdin=subprocess.DEVNULL,
+                             start_new_session=True, preexec_fn=simulator_preexec)
+    except subprocess.TimeoutExpired:
+        return None, (f"ngspice at {path} did not answer `ngspice --version` within "
+                      f"{timeout_s:g} s (hung or blocked); run it by hand to see why")
+    except OSError as exc:
+        return None, f"ngspice at {path} cannot be started: {exc.strerror or exc}"
     m = re.search(r"ngspice-([\d.]+\w*)", out.stdout + out.stderr)
-    return NgspiceInfo(path=path, version=m.group(1) if m else "unknown")
+    if m is None:
+        return None, (f"{path} answered `--version` without an ngspice version "
+                      f"(exit {out.returncode}): {(out.stdout + out.stderr).strip()[:200]!r}")
+    return NgspiceInfo(path=path, version=m.group(1)), ""
+
+
+def available(timeout_s: float | None = None) -> NgspiceInfo | None:
+    """Probe for the ngspice binary: path and version, or None."""
+    return probe(timeout_s)[0]
 
 
 def require() -> NgspiceInfo:
-    info = available()
+    info, why = probe()
     if info is None:
-        raise EngineUnavailable(f"ngspice was not found on PATH; {INSTALL_HINT}")
+        raise EngineUnavailable(why)
     return info
+
+
+_LIVE: dict[int, subprocess.Popen] = {}
+_STOPPED: dict[int, bool] = {}
+_LIVE_LOCK = threading.Lock()
+
+
+def stop_all(keep: bool = False) -> None:
+    """Kill every ngspice this process is running; their waiters raise, removing the
+    run directories (an interrupt) or keeping them (``keep``: a deadline passed)."""
+    with _LIVE_LOCK:
+        for pid in _LIVE:
+            _STOPPED[pid] = keep
+            kill_group(pid)
+
+
+REFERENCE = re.compile(rb"Reference value\s*:\s*([-+0-9.eE]+)")
+
+
+def _last_reference(log: Path, offset: int) -> tuple[float | None, int]:
+    """The last ``Reference value`` ngspice printed after ``offset`` in its log."""
+    try:
+        with log.open("rb") as f:
+            f.seek(max(0, offset - 64))
+            chunk = f.read()
+    except OSError:
+        return None, offset
+    found = REFERENCE.findall(chunk)
+    end = max(0, offset - 64) + len(chunk)
+    try:
+        return (float(found[-1]) if found else None), end
+    except ValueError:
+        return None, end
 
 
 def log_tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
@@ -74,20 +130,25 @@ class RunOutput:
 def run_deck(
     deck: str,
     *,
-    timeout_s: float = 600.0,
+    timeout_s: float | None = 600.0,
     expect_points: int | None = None,
     keep: str = "on_failure",
     workdir: str | Path | None = None,
     name: str = "deck",
+    on_progress: Callable[[float], None] | None = None,
 ) -> RunOutput:
     """Run one standalone deck in its own rundir and return its parsed raw file.
 
     keep: ``on_failure`` (default), ``always`` or ``never``.
-    workdir: parent of the rundir (default: the system temp dir).
+    workdir: parent of the rundir (default: ``$COSIM_SCRATCH``, else the system
+    temp dir).
+    on_progress: called about every 0.5 s with the sweep variable's latest value
+    (the vector index of a ``.dc`` batch, the time of a ``.tran``).
     """
     info = require()
     if keep not in ("on_failure", "always", "never"):
         raise ValueError(f"keep={keep!r}: must be on_failure, always or never")
+    workdir = workdir if workdir is not None else scratch_dir()
     if workdir is not None:
         Path(workdir).mkdir(parents=True, exist_ok=True)
     rundir = Path(tempfile.mkdtemp(prefix=f"cosim-{name}-", dir=workdir))
@@ -97,22 +158,49 @@ def run_deck(
     log = rundir / f"{name}.log"
     t0 = time.perf_counter()
 
-    def fail(message: str) -> SimulationError:
+    def fail(message: str, kind: type[SimulationError] = SimulationError) -> SimulationError:
         text = log.read_text(errors="replace") if log.exists() else ""
-        return SimulationError(message, rundir=rundir, netlist=netlist, log_tail=log_tail(text))
+        return kind(message, rundir=rundir, netlist=netlist, log_tail=log_tail(text))
 
     with log.open("w") as logf:
+        # ngspice buffers its log when it is a file; unbuffered, the progress it
+        # prints can be followed (stdbuf, coreutils, execs ngspice: same pid)
+        stdbuf = shutil.which("stdbuf") if on_progress is not None else None
         proc = subprocess.Popen(
-            [info.path, "-b", "-r", raw.name, netlist.name],
+            ([stdbuf, "-o0", "-e0"] if stdbuf else []) + [info.path, "-b", "-r", raw.name,
+                                                           netlist.name],
             cwd=rundir, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=simulator_preexec,
         )
+        with _LIVE_LOCK:
+            _LIVE[proc.pid] = proc
         try:
-            rc = proc.wait(timeout=timeout_s)
+            rc = _wait(proc, t0, timeout_s, log, on_progress)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            kill_group(proc.pid)
             proc.wait()
-            raise fail(f"ngspice timed out after {timeout_s:g} s") from None
+            raise fail(f"ngspice timed out after {timeout_s:g} s",
+                       SimulationTimeout) from None
+        except SimulationError:  # the enclosing work's deadline: keep the deck and log
+            kill_group(proc.pid)
+            proc.wait()
+            raise
+        except BaseException:  # interrupted (Ctrl-C, SIGTERM): nothing to keep
+            kill_group(proc.pid)
+            proc.wait()
+            shutil.rmtree(rundir, ignore_errors=True)
+            raise
+        finally:
+            with _LIVE_LOCK:
+                _LIVE.pop(proc.pid, None)
+                stopped = _STOPPED.pop(proc.pid, None)
+    if stopped is not None:  # another thread was interrupted and stopped this run
+        if stopped:
+            raise fail("ngspice stopped: the enclosing work ended (its deadline, or a "
+                       "sibling deck failed)",
+                       SimulationTimeout)
+        shutil.rmtree(rundir, ignore_errors=True)
+        raise SimulationError("ngspice stopped: the run was interrupted")
     seconds = time.perf_counter() - t0
     if rc != 0:
         raise fail(f"ngspice exited with status {rc}")
@@ -129,3 +217,24 @@ def run_deck(
         return RunOutput(plots, rundir, seconds)
     shutil.rmtree(rundir, ignore_errors=True)
     return RunOutput(plots, None, seconds)
+
+
+POLL_S = 0.5
+
+
+def _wait(proc: subprocess.Popen, t0: float, timeout_s: float | None, log: Path,
+          on_progress: Callable[[float], None] | None) -> int:
+    """Wait for ngspice; raise TimeoutExpired past ``timeout_s``; report progress."""
+    if on_progress is None:
+        return proc.wait(timeout=timeout_s)
+    offset = 0
+    while True:
+        left = POLL_S if timeout_s is None else timeout_s - (time.perf_counter() - t0)
+        if left <= 0:
+            raise subprocess.TimeoutExpired(proc.args, timeout_s)
+        try:
+            return proc.wait(timeout=min(POLL_S, left))
+        except subprocess.TimeoutExpired:
+            value, offset = _last_reference(log, offset)
+            if value is not None:
+                on_progress(value)

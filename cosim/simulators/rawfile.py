@@ -38,34 +38,55 @@ class RawPlot:
 
 
 def read_raw(path: str | Path) -> list[RawPlot]:
+    """Every plot in the file. Each step of the parse consumes bytes or raises
+    RawFileError naming the byte where the file stops making sense: a truncated
+    or corrupted file fails at once, it cannot loop."""
     data = Path(path).read_bytes()
     plots: list[RawPlot] = []
     pos = 0
     while pos < len(data):
-        plot, pos = _read_plot(data, pos, path)
+        plot, new = _read_plot(data, pos, path)
+        if new <= pos:  # cannot happen by construction; guards the loop regardless
+            raise RawFileError(f"{path}: parser made no progress at byte {pos}")
         plots.append(plot)
+        pos = new
     if not plots:
         raise RawFileError(f"{path}: empty raw file")
     return plots
+
+
+def _line(data: bytes, pos: int, path: str | Path, what: str) -> tuple[str, int]:
+    """The line starting at ``pos`` and the position after it."""
+    end = data.find(b"\n", pos)
+    if end < 0:
+        raise RawFileError(f"{path}: truncated raw file at byte {len(data)} ({what})")
+    return data[pos:end].decode("latin-1"), end + 1
+
+
+def _count(header: dict[str, str], key: str, path: str | Path, pos: int) -> int:
+    try:
+        n = int(header[key])
+    except KeyError:
+        raise RawFileError(f"{path}: no '{key}' line before byte {pos}") from None
+    except ValueError:
+        raise RawFileError(f"{path}: '{key}' is {header[key]!r}, not an integer "
+                           f"(before byte {pos})") from None
+    if n < 0:
+        raise RawFileError(f"{path}: '{key}' is {n} (before byte {pos})")
+    return n
 
 
 def _read_plot(data: bytes, pos: int, path: str | Path) -> tuple[RawPlot, int]:
     header: dict[str, str] = {}
     names: list[str] = []
     while True:
-        end = data.find(b"\n", pos)
-        if end < 0:
-            raise RawFileError(f"{path}: header ends before Binary:/Values:")
-        line = data[pos:end].decode("latin-1")
-        pos = end + 1
+        line, pos = _line(data, pos, path, "header ends before Binary:")
         if line.startswith("Variables:"):
-            n = int(header["no. variables"])
-            for _ in range(n):
-                end = data.find(b"\n", pos)
-                parts = data[pos:end].decode("latin-1").split()
-                pos = end + 1
+            for _ in range(_count(header, "no. variables", path, pos)):
+                text, pos = _line(data, pos, path, "inside the Variables: block")
+                parts = text.split()
                 if len(parts) < 2:
-                    raise RawFileError(f"{path}: bad variable line {parts!r}")
+                    raise RawFileError(f"{path}: bad variable line {parts!r} before byte {pos}")
                 names.append(parts[1].lower())
             continue
         if line.startswith(("Binary:", "Values:")):
@@ -76,15 +97,18 @@ def _read_plot(data: bytes, pos: int, path: str | Path) -> tuple[RawPlot, int]:
             key, _, value = line.partition(":")
             header[key.strip().lower()] = value.strip()
 
-    nvar = int(header["no. variables"])
-    npts = int(header["no. points"])
+    nvar = _count(header, "no. variables", path, pos)
+    npts = _count(header, "no. points", path, pos)
+    if len(names) != nvar:
+        raise RawFileError(f"{path}: {nvar} variables announced, {len(names)} listed "
+                           f"(before byte {pos})")
     flags = header.get("flags", "real").lower()
     is_complex = "complex" in flags
     width = 16 if is_complex else 8
     nbytes = nvar * npts * width
     if pos + nbytes > len(data):
-        raise RawFileError(f"{path}: truncated: {npts} points x {nvar} vectors announced, "
-                           f"{len(data) - pos} bytes present")
+        raise RawFileError(f"{path}: truncated raw file at byte {len(data)}: {npts} points x "
+                           f"{nvar} vectors announced, {len(data) - pos} bytes present")
     arr = np.frombuffer(data, dtype="<c16" if is_complex else "<f8", count=nvar * npts,
                         offset=pos).reshape(npts, nvar)
     pos += nbytes
@@ -92,4 +116,3 @@ def _read_plot(data: bytes, pos: int, path: str | Path) -> tuple[RawPlot, int]:
     plot = RawPlot(title=header.get("title", ""), plotname=header.get("plotname", ""),
                    flags=flags, vectors=vectors)
     return plot, pos
-

@@ -29,8 +29,9 @@ class AdcChoice:
 
 
 def energy_command(spec: CompareSpec, sense_kind: str, results: Path,
-                   level: str = "behavioral", adc: AdcChoice | None = None
-                   ) -> tuple[Path, dict]:
+                   level: str = "behavioral", adc: AdcChoice | None = None,
+                   timeout_s: float | None = None) -> tuple[Path, dict]:
+    """``timeout_s`` limits each ngspice deck (None: the engine's default)."""
     started = now_utc()
     adc = adc or AdcChoice()
     state, config, x = build_case(spec)
@@ -47,7 +48,8 @@ def energy_command(spec: CompareSpec, sense_kind: str, results: Path,
     config = dataclasses.replace(
         config, energy=energy,
         adc=dataclasses.replace(config.adc, arch=adc.arch, cols_per_adc=adc.cols_per_adc))
-    spice = get_engine("spice").run(state, x, config)
+    spice = get_engine("spice", **({} if timeout_s is None else {"timeout_s": timeout_s})
+                       ).run(state, x, config)
     analytic = get_engine("behavioral", noise=False).run(state, x, config)
     neuro = neurosim_estimate(state, spice.v_row_v, config)
     macs = state.rows * state.phys_cols

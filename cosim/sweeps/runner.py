@@ -3,8 +3,10 @@
 Layout of a sweep run directory::
 
     spec.toml, spec.json     the spec as given and as resolved
-    points/<id>.json         one file per finished point (status ok or failed)
+    points/<id>.json         one file per finished point (status ok, failed or timeout)
     points/<id>.npz          the point's artifacts (arrays), when it has any
+    sim/                     simulator files of failed points (netlist, log), named
+                             by their records; absent when none failed
     results.parquet          the tidy table (results.csv on request)
     manifest.json
 
@@ -12,7 +14,8 @@ Layout of a sweep run directory::
 complete or absent (temp + rename), so a killed sweep leaves nothing corrupt.
 A failing point (non-convergence, timeout, ngspice crash, a killed worker) is
 recorded with its error (and rundir / netlist / log tail for simulator
-failures) and the sweep goes on.
+failures) and the sweep goes on. Every point runs in a child process of its
+worker that is stopped at the spec's ``timeout_s``, whatever the engine.
 """
 
 from __future__ import annotations
@@ -28,21 +31,26 @@ from typing import Any
 
 import numpy as np
 
-from cosim.errors import CosimError, SimulationError
+from cosim.errors import CosimError, SimulationError, SimulationTimeout
 from cosim.runs.files import write_atomic, write_json
+from cosim.runs.isolated import run_isolated
 from cosim.runs.manifest import now_utc, write_manifest
 from cosim.sweeps.spec import SweepSpec, spec_from_dict
 from device_models.validation import ParamError
 
 
-def execute_point(kind: str, point: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-    """Run on a worker: never raises for a point's own failure; returns a record."""
+def execute_point(kind: str, point: dict[str, Any], timeout_s: float,
+                  scratch: Path | None = None) -> dict[str, Any]:
+    """Run on a worker: never raises for a point's own failure; returns a record.
+    The point runs in a child process stopped after ``timeout_s``; its simulators'
+    files go under ``scratch`` (kept there only when the point fails)."""
     from cosim.sweeps.points import run_point
 
     t0 = time.perf_counter()
     record: dict[str, Any] = {"id": point["id"], "params": point["params"]}
     try:
-        out = run_point(kind, point["params"], timeout_s)
+        out = run_isolated(run_point, kind, point["params"], timeout_s,
+                           timeout_s=timeout_s, what=f"point {point['id']}", scratch_root=scratch)
         record.update(status="ok", metrics=out["metrics"], error=None)
         arts = out.get("artifacts") or {}
         if arts:
@@ -50,7 +58,8 @@ def execute_point(kind: str, point: dict[str, Any], timeout_s: float) -> dict[st
             np.savez_compressed(buf, **arts)
             record["artifacts_npz"] = buf.getvalue()
     except SimulationError as exc:
-        record.update(status="failed", metrics={}, error=str(exc).splitlines()[0],
+        record.update(status="timeout" if isinstance(exc, SimulationTimeout) else "failed",
+                      metrics={}, error=str(exc).splitlines()[0],
                       rundir=str(exc.rundir) if exc.rundir else None,
                       netlist=str(exc.netlist) if exc.netlist else None,
                       log_tail=exc.log_tail)
@@ -139,8 +148,33 @@ def run_sweep(spec: SweepSpec, spec_text: str, run_dir: Path, *, scheduler: str 
     return table
 
 
-def _run_batch(kind: str, batch: list[dict], timeout_s: float) -> list[dict]:
-    return [execute_point(kind, p, timeout_s) for p in batch]
+def _run_batch(kind: str, batch: list[dict], timeout_s: float,
+               scratch: Path | None) -> list[dict]:
+    return [execute_point(kind, p, timeout_s, scratch) for p in batch]
+
+
+def tidy_scratch(run_dir: Path) -> None:
+    """Remove what no record names from ``sim/`` (points in flight when the sweep was
+    interrupted); remove ``sim/`` itself when nothing is left."""
+    import shutil
+
+    sim = run_dir / "sim"
+    if not sim.is_dir():
+        return
+    named = set()
+    for f in (run_dir / "points").glob("*.json"):
+        try:
+            rundir = json.loads(f.read_text()).get("rundir")
+        except (json.JSONDecodeError, OSError):
+            continue
+        if rundir:
+            named.add(Path(rundir).resolve())
+    for d in sim.iterdir():
+        d = d.resolve()
+        if not any(n == d or d in n.parents for n in named):
+            shutil.rmtree(d, ignore_errors=True)
+    if not any(sim.iterdir()):
+        sim.rmdir()
 
 
 def _run_on_dask(spec: SweepSpec, pending: list[dict], run_dir: Path, scheduler: str | None,
@@ -169,7 +203,9 @@ def _run_on_dask(spec: SweepSpec, pending: list[dict], run_dir: Path, scheduler:
             threads = sum(client.nthreads().values()) or workers
             batch = max(1, -(-len(pending) // (8 * threads)))
         batches = [pending[i:i + batch] for i in range(0, len(pending), batch)]
-        futures = {client.submit(_run_batch, spec.kind, b, spec.timeout_s, pure=False,
+        # simulator files of failed points next to the results (remote workers: their tmp)
+        scratch = None if scheduler else (run_dir / "sim").resolve()
+        futures = {client.submit(_run_batch, spec.kind, b, spec.timeout_s, scratch, pure=False,
                                  retries=0): b for b in batches}
         count = n_done
         for fut in as_completed(futures):
@@ -188,6 +224,7 @@ def _run_on_dask(spec: SweepSpec, pending: list[dict], run_dir: Path, scheduler:
         client.close()
         if cluster is not None:
             cluster.close()
+        tidy_scratch(run_dir)
 
 
 def collect(run_dir: Path, spec: SweepSpec):

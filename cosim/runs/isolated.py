@@ -1,0 +1,197 @@
+"""Stoppable work: run a function in a forked child that can be killed on a deadline.
+
+A numpy solve or a scipy factorisation cannot be interrupted from Python; a
+child process can. :func:`run_isolated` forks, runs the function in the child
+(its own process group, signalled when the parent dies, simulators' run
+directories under a scratch folder of its own) and sends the result or the
+exception back through a pipe. The parent waits with the deadline:
+
+- the result comes back: scratch removed (it is empty unless a failure kept a
+  simulator's run directory there, which is then named by the error);
+- the deadline passes: the child gets SIGUSR1, raised in it as a timeout (the
+  simulator in flight is killed and its run directory kept), then SIGKILL after a
+  grace period; :class:`SimulationTimeout` names the scratch
+  folder with what the child left (netlist and log of the deck in flight);
+- the parent is interrupted (Ctrl-C, SIGTERM): the child is stopped the same
+  way, the scratch removed, and the interrupt goes on up.
+
+Fork (not spawn) keeps the cost to milliseconds and needs nothing picklable but
+the result. Output the child prints goes to the parent's terminal as it is.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from cosim.errors import CosimError, SimulationTimeout
+from cosim.simulators.processes import (
+    GRACE_S,
+    SCRATCH_ENV,
+    die_with_parent,
+    is_empty_tree,
+    kill_group,
+    new_scratch,
+    raise_terminated,
+)
+
+T = TypeVar("T")
+
+
+def run_isolated(fn: Callable[..., T], *args: Any, timeout_s: float | None, what: str,
+                 scratch_root: str | Path | None = None) -> T:
+    """``fn(*args)`` in a forked child, stopped after ``timeout_s`` seconds (None: never).
+
+    Exceptions raised by ``fn`` are raised here (they must pickle; the project's own
+    do). ``what`` names the work in messages ("compare", "point a1b2")."""
+    scratch = new_scratch(scratch_root, "work")
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    read_fd, write_fd = os.pipe()
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # child: never returns
+        os.close(read_fd)
+        _child(fn, args, write_fd, scratch, parent)
+    os.close(write_fd)
+    try:  # also here, so that a kill right after fork already finds the group
+        os.setpgid(pid, pid)
+    except OSError:
+        pass
+    t0 = time.monotonic()
+    try:
+        payload = _read_all(read_fd, pid, t0, timeout_s)
+    except BaseException:  # interrupted: stop the child, nothing of it is kept
+        _stop(pid)
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    finally:
+        os.close(read_fd)
+    if payload is None:  # past the deadline
+        _stop(pid, signal.SIGUSR1)
+        raise _timeout(what, timeout_s, scratch)
+    _, status = os.waitpid(pid, 0)
+    _drop_if_empty(scratch)
+    if not payload:
+        raise CosimError(f"{what}: the worker process died ({_describe(status)}) before "
+                         "returning a result; out of memory?")
+    ok, value = pickle.loads(payload)
+    if ok:
+        return value
+    raise value
+
+
+def _child(fn: Callable, args: tuple, write_fd: int, scratch: Path, parent: int) -> None:
+    code = 0
+    try:
+        os.setpgid(0, 0)  # its own group: one killpg stops it and what it started
+        die_with_parent(signal.SIGTERM, parent)
+        signal.signal(signal.SIGTERM, raise_terminated)
+        signal.signal(signal.SIGINT, raise_terminated)
+        signal.signal(signal.SIGUSR1, _deadline_passed)
+        os.environ[SCRATCH_ENV] = str(scratch)
+        try:
+            out = (True, fn(*args))
+        except BaseException as exc:
+            from cosim.runs.files import discard_empty_run_dirs
+
+            discard_empty_run_dirs()
+            if os.getppid() != parent:  # the parent was killed: nobody else will clean up
+                shutil.rmtree(scratch, ignore_errors=True)
+                raise
+            out = (False, exc)
+        try:
+            data = pickle.dumps(out)
+        except Exception as exc:
+            data = pickle.dumps((False, CosimError(
+                f"{type(out[1]).__name__}: {out[1]} (could not be sent back: {exc})")))
+        view = memoryview(data)
+        while view:
+            view = view[os.write(write_fd, view):]
+    except BaseException:
+        code = 1
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        os._exit(code)
+
+
+def _read_all(fd: int, pid: int, t0: float, timeout_s: float | None) -> bytes | None:
+    """Everything the child writes until it closes the pipe; None past the deadline."""
+    chunks = []
+    while True:
+        left = None if timeout_s is None else timeout_s - (time.monotonic() - t0)
+        if left is not None and left <= 0:
+            return None
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _deadline_passed(signum: int, frame: object) -> None:
+    raise SimulationTimeout("the deadline passed")
+
+
+def _stop(pid: int, first: int = signal.SIGTERM) -> None:
+    """Signal the child (SIGTERM: interrupted, SIGUSR1: deadline), SIGKILL its group
+    after the grace period, reap the child."""
+    if first == signal.SIGTERM:
+        kill_group(pid, first)
+    else:
+        try:
+            os.kill(pid, first)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + GRACE_S
+    while time.monotonic() < deadline:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            kill_group(pid, signal.SIGKILL)  # anything it left in its group
+            return
+        time.sleep(0.02)
+    kill_group(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+
+
+def _timeout(what: str, timeout_s: float, scratch: Path) -> SimulationTimeout:
+    """The timeout error, naming the deck that was running (netlist, log tail)."""
+    message = f"{what} timed out after {timeout_s:g} s (raise the timeout to let it finish)"
+    if _drop_if_empty(scratch):
+        return SimulationTimeout(message)
+    decks = sorted(scratch.rglob("*.cir"), key=lambda p: p.stat().st_mtime)
+    if not decks:
+        return SimulationTimeout(message, rundir=scratch)
+    from cosim.simulators.ngspice import log_tail
+
+    log = decks[-1].with_suffix(".log")
+    tail = log_tail(log.read_text(errors="replace")) if log.exists() else ""
+    return SimulationTimeout(message, rundir=decks[-1].parent, netlist=decks[-1], log_tail=tail)
+
+
+def _drop_if_empty(path: Path) -> bool:
+    if is_empty_tree(path):
+        shutil.rmtree(path, ignore_errors=True)
+        return True
+    return False
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        return f"killed by {signal.Signals(sig).name}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"

@@ -1,0 +1,129 @@
+"""Child processes that cannot outlive the cosim process that started them.
+
+Three guards, from the gentlest:
+
+- the interrupt path (SIGINT, SIGTERM) stops every descendant it knows of:
+  :func:`stop_descendants` walks the process tree (psutil), SIGTERMs it, waits a
+  grace period and SIGKILLs what is left;
+- a child asks the kernel to signal it when its parent dies
+  (``prctl(PR_SET_PDEATHSIG)``, Linux), so a SIGKILLed cosim, which runs no
+  handler at all, still takes its simulators with it;
+- work that must be stoppable runs in its own process group, killed as a whole.
+
+Scratch space: run directories of simulators go under ``$COSIM_SCRATCH`` when
+it is set (the stoppable-work runner sets it per task, so the parent can remove
+what a killed child left behind).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import tempfile
+import time
+from pathlib import Path
+
+SCRATCH_ENV = "COSIM_SCRATCH"
+GRACE_S = 1.0
+"""Time a SIGTERMed descendant gets to clean up before SIGKILL."""
+
+_PR_SET_PDEATHSIG = 1
+try:  # resolved once, here: a preexec function must not load libraries after fork
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):  # not Linux: the interrupt path still stops children
+    _prctl = None
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every cleanup path runs (exit 143)."""
+
+    exit_code = 143
+
+
+def raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def die_with_parent(sig: int = signal.SIGKILL, parent: int | None = None) -> None:
+    """Ask the kernel to send ``sig`` to this process when its parent thread exits.
+
+    Call it in the child, right after fork. When the parent already died in
+    between (``parent`` given and no longer our parent), exit at once."""
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
+
+
+def simulator_preexec() -> None:
+    """``preexec_fn`` of simulator subprocesses (they also get their own session)."""
+    die_with_parent(signal.SIGKILL)
+
+
+def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def stop_descendants(grace_s: float = GRACE_S) -> list[int]:
+    """SIGTERM every descendant of this process, SIGKILL those alive after ``grace_s``.
+
+    Returns the pids that were signalled (for tests and logs)."""
+    import psutil
+
+    try:
+        children = psutil.Process().children(recursive=True)
+    except psutil.Error:
+        return []
+    for p in children:
+        try:
+            p.terminate()
+        except psutil.Error:
+            pass
+    _, alive = psutil.wait_procs(children, timeout=grace_s)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(alive, timeout=grace_s)
+    return [p.pid for p in children]
+
+
+def scratch_dir() -> Path | None:
+    """Where simulators put their run directories (None: the system temp dir)."""
+    value = os.environ.get(SCRATCH_ENV)
+    return Path(value) if value else None
+
+
+def new_scratch(root: str | Path | None, label: str) -> Path:
+    """A fresh scratch directory named after this process, for one stoppable task."""
+    if root is not None:
+        Path(root).mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"cosim-{label}-{os.getpid()}-", dir=root))
+
+
+def is_empty_tree(path: Path) -> bool:
+    """True when ``path`` holds no file at any depth (only empty folders)."""
+    return path.is_dir() and not any(p.is_file() or p.is_symlink() for p in path.rglob("*"))
+
+
+def wait_gone(pids: list[int], timeout_s: float = 5.0) -> list[int]:
+    """Pids still alive after waiting up to ``timeout_s`` (zombies count as gone)."""
+    import psutil
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        alive = []
+        for pid in pids:
+            try:
+                if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                    alive.append(pid)
+            except psutil.Error:
+                pass
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.05)

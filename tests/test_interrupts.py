@@ -1,0 +1,173 @@
+"""Interrupts, kills and deadlines leave nothing behind: no simulator process
+(checked by pid), no temporary directory, exit 130 (SIGINT) / 143 (SIGTERM).
+
+Each case runs the real ``cosim`` in a subprocess with ``TMPDIR`` pointing at a
+fresh folder, so that every temporary directory it makes can be seen. The fake
+simulator is a script named ``ngspice`` that answers ``--version`` and then
+hangs in ``sleep``, recording its pid; the real one is handed a deck that runs
+for a minute (64x64 with wires, 200 vectors).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from cosim.simulators.processes import wait_gone
+
+pytestmark = pytest.mark.ngspice
+
+FAKE = """#!/bin/sh
+if [ "$1" = "--version" ]; then echo "** ngspice-46 : Circuit level simulation program"; exit 0; fi
+echo $$ >> "$FAKE_NGSPICE_PIDS"
+exec sleep 600
+"""
+SLOW_COMPARE = ["compare", "--rows", "64", "--cols", "64", "--vectors", "200", "--r-wire", "1",
+                "--engines", "nodal,spice"]
+SLOW_SWEEP = """name = "slow"
+kind = "compare"
+seeds = 1
+[base]
+rows = 64
+cols = 64
+vectors = 200
+r_wire_ohm = 1.0
+engines = ["nodal", "spice"]
+"""
+FAST_SWEEP = SLOW_SWEEP.replace("rows = 64\ncols = 64\nvectors = 200", "rows = 4\ncols = 4\n"
+                                "vectors = 2")
+
+
+def _env(tmp_path: Path, fake: bool) -> dict:
+    env = dict(os.environ, TMPDIR=str(tmp_path / "tmp"), PYTHONUNBUFFERED="1")
+    (tmp_path / "tmp").mkdir()
+    if fake:
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "ngspice").write_text(FAKE)
+        (bin_dir / "ngspice").chmod(0o755)
+        env["PATH"] = f"{bin_dir}:{env['PATH']}"
+        env["FAKE_NGSPICE_PIDS"] = str(tmp_path / "pids")
+    return env
+
+
+def _start(tmp_path: Path, args: list[str], fake: bool) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "cosim.cli.app", *args], cwd=tmp_path,
+                            env=_env(tmp_path, fake), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def _simulator_pids(proc: subprocess.Popen, tmp_path: Path, fake: bool,
+                    timeout_s: float = 60.0) -> list[int]:
+    """The pids of the simulators the command started, once one is running."""
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if fake:
+            f = tmp_path / "pids"
+            pids = [int(x) for x in f.read_text().split()] if f.exists() else []
+        else:
+            try:
+                pids = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)
+                        if p.name() == "ngspice" and "-b" in p.cmdline()]  # not the probe
+            except psutil.Error:
+                pids = []
+        if pids:
+            return pids
+        assert proc.poll() is None, proc.stdout.read()
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("no simulator started within the time limit")
+
+
+def _leftovers(tmp_path: Path) -> list[str]:
+    return sorted(p.name for p in (tmp_path / "tmp").iterdir() if p.name.startswith("cosim"))
+
+
+@pytest.mark.parametrize("fake", [True, False], ids=["fake-simulator", "real-ngspice"])
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=["SIGINT", "SIGTERM"])
+def test_signal_to_compare_stops_its_simulators(tmp_path, fake, sig, code):
+    proc = _start(tmp_path, SLOW_COMPARE, fake)
+    pids = _simulator_pids(proc, tmp_path, fake)
+    t0 = time.monotonic()
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=30)
+    assert time.monotonic() - t0 < 5.0, out  # Ctrl-C returns within seconds
+    assert proc.returncode == code, out
+    assert "Traceback" not in out, out
+    assert wait_gone(pids) == [], f"simulator left running; {out}"
+    assert _leftovers(tmp_path) == [], out
+
+
+@pytest.mark.parametrize("fake", [True, False], ids=["fake-simulator", "real-ngspice"])
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=["SIGINT", "SIGTERM"])
+def test_signal_to_sweep_stops_workers_and_simulators(tmp_path, fake, sig, code):
+    spec = tmp_path / "slow.toml"
+    spec.write_text(SLOW_SWEEP)
+    proc = _start(tmp_path, ["sweep", str(spec), "--run-dir", str(tmp_path / "run")], fake)
+    pids = _simulator_pids(proc, tmp_path, fake)
+    workers = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+    t0 = time.monotonic()
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == code, out
+    assert time.monotonic() - t0 < 15.0, out
+    assert wait_gone(pids) == [], "simulator left running"
+    assert wait_gone(workers) == [], "worker left running"
+    assert _leftovers(tmp_path) == []
+    assert not (tmp_path / "run" / "sim").exists()  # the point in flight left nothing
+
+
+def test_sigkill_of_cosim_takes_the_simulator_with_it(tmp_path):
+    proc = _start(tmp_path, SLOW_COMPARE, fake=True)
+    pids = _simulator_pids(proc, tmp_path, fake=True)
+    proc.kill()  # no handler runs in cosim itself
+    proc.communicate(timeout=30)
+    assert wait_gone(pids) == [], "simulator outlived a SIGKILLed cosim"
+    end = time.monotonic() + 5
+    while _leftovers(tmp_path) and time.monotonic() < end:
+        time.sleep(0.1)
+    assert _leftovers(tmp_path) == []
+
+
+def test_compare_timeout_keeps_and_names_the_deck(tmp_path):
+    proc = _start(tmp_path, [*SLOW_COMPARE, "--timeout", "4"], fake=False)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 1, out
+    assert "timed out after 4 s" in out and "netlist:" in out, out
+    netlist = Path(out.split("netlist:")[1].split()[0])
+    assert netlist.exists() and netlist.with_suffix(".log").exists()
+    assert "Traceback" not in out
+
+
+def test_sweep_with_every_point_failing_exits_1_and_says_why(tmp_path):
+    spec = tmp_path / "fast.toml"
+    spec.write_text(FAST_SWEEP)
+    env = _env(tmp_path, fake=False)
+    env["PATH"] = "/nonexistent"  # no ngspice: every spice point fails
+    res = subprocess.run([sys.executable, "-m", "cosim.cli.app", "sweep", str(spec),
+                          "--results", str(tmp_path / "res")], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 1, res.stderr
+    assert "1 of 1 points failed" in res.stderr and "ngspice was not found" in res.stderr
+
+
+def test_sweep_with_some_points_failing_exits_4(tmp_path):
+    spec = tmp_path / "mixed.toml"
+    # 4x64: under a second; 64x64 with wires: a minute, stopped at 3 s
+    spec.write_text(SLOW_SWEEP.replace('kind = "compare"', 'kind = "compare"\ntimeout_s = 3')
+                    .replace("rows = 64\n", "").replace('"spice"]', '"spice"]\n[axes.rows]\n'
+                                                         'values = [4, 64]'))
+    res = subprocess.run([sys.executable, "-m", "cosim.cli.app", "sweep", str(spec),
+                          "--results", str(tmp_path / "res")], env=_env(tmp_path, False),
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 4, res.stderr
+    assert "1 of 2 points failed" in res.stderr and "(timeout)" in res.stderr, res.stderr
