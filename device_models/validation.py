@@ -19,6 +19,9 @@ class ParamError(ValueError):
         self.allowed = allowed
         super().__init__(f"{field}={value!r} is not allowed: {allowed}")
 
+    def __reduce__(self):  # subclasses too, when sent from a worker process
+        return type(self), (self.field, self.value, self.allowed)
+
 
 def check_finite(field: str, value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
