@@ -7,6 +7,10 @@ scheduling, atomic writes, final table included), the sum of the points' own
 run times, and overhead = wall x workers / sum - 1 (0 = perfect use of the
 workers). "tiny": 24x24 ideal vs nodal, ~10 ms a point; "cheap": 16x16 ideal
 vs spice (one ngspice run), ~0.1 s a point.
+
+Also the price of stoppable points: each point runs in a forked child (so that a
+timeout can kill it whatever the engine); ``isolation_ratio`` is the mean time
+of 20 points run that way over 20 run in this process, one after the other.
 """
 
 
@@ -18,8 +22,27 @@ import tempfile
 import time
 from pathlib import Path
 
+from cosim.runs.isolated import run_isolated
+from cosim.sweeps.points import run_point
 from cosim.sweeps.runner import run_sweep
 from cosim.sweeps.spec import spec_from_dict
+
+REPEAT = 20
+
+
+def isolation_cost(params: dict) -> dict:
+    """Mean seconds of one point in this process and in a stoppable child."""
+    run_point("compare", params, 600.0)  # warm: imports, caches
+    t0 = time.perf_counter()
+    for _ in range(REPEAT):
+        run_point("compare", params, 600.0)
+    direct = (time.perf_counter() - t0) / REPEAT
+    t0 = time.perf_counter()
+    for _ in range(REPEAT):
+        run_isolated(run_point, "compare", params, 600.0, timeout_s=600.0, what="bench")
+    isolated = (time.perf_counter() - t0) / REPEAT
+    return {"point_in_process_s": direct, "point_isolated_s": isolated,
+            "isolation_ratio": isolated / direct}
 
 CASES = {
     "tiny": {"rows": 24, "cols": 24, "vectors": 400, "r_wire_ohm": 1.0,
@@ -47,7 +70,8 @@ def main() -> None:
         busy = float(table.seconds.sum())
         out["cases"][name] = {"wall_s": wall, "sum_point_s": busy,
                               "mean_point_s": busy / len(table),
-                              "overhead": wall * args.workers / busy - 1.0}
+                              "overhead": wall * args.workers / busy - 1.0,
+                              **isolation_cost({**base, "seed": 0})}
     print(json.dumps(out, indent=2))
 
 
