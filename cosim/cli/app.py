@@ -110,7 +110,8 @@ Timeout = Annotated[float, typer.Option(
     "--timeout", help="Wall-clock limit of the whole command (s); the work is stopped "
     "past it and its simulator files are kept and named.")]
 
-TIMEOUT_S = {"compare": 3600.0, "energy": 3600.0, "train": 21600.0, "evaluate": 21600.0}
+TIMEOUT_S = {"compare": 3600.0, "energy": 3600.0, "irdrop": 3600.0, "train": 21600.0,
+             "evaluate": 21600.0}
 """Default --timeout of each long command: above what its README examples need
 (the longest, the transistor-level TIA compare, ~15 min on 2 busy cores)."""
 
@@ -345,12 +346,13 @@ def irdrop(
         "1e-6,1e-5,1e-4,1e-3"),
     vectors: Vectors = 50,
     seed: Seed = 0,
+    timeout: Timeout = TIMEOUT_S["irdrop"],
 ) -> None:
     """IR-drop error vs array size and wire/cell resistance ratio (figure + table)."""
     from cosim.studies.irdrop import run_irdrop
 
-    run_dir = run_irdrop(results, parse_list("sizes", sizes, int),
-                         parse_list("ratios", ratios, float), vectors, seed)
+    run_dir = stoppable("irdrop", timeout, run_irdrop, results, parse_list("sizes", sizes, int),
+                        parse_list("ratios", ratios, float), vectors, seed)
     typer.echo(f"results: {run_dir}")
 
 

@@ -25,7 +25,11 @@ def irdrop_table(sizes: tuple[int, ...], ratios: tuple[float, ...], vectors: int
     """Rows: size, ratio r_wire / r_cell (r_cell = 1 / mean G), max and mean relative error."""
     import pandas as pd
 
+    from cosim.runs.progress import report
+
     rows = []
+    # progress weighted by the solve's cost, ~N^3 (the transfer matrix), for a fair estimate
+    total, done = float(sum(n**3 for n in sizes) * len(ratios)), 0.0
     for n in sizes:
         rng = np.random.default_rng(seed)
         g = rng.uniform(G_MIN_S, G_MAX_S, (n, n))
@@ -42,6 +46,8 @@ def irdrop_table(sizes: tuple[int, ...], ratios: tuple[float, ...], vectors: int
             rows.append({"size": n, "ratio": ratio, "r_wire_ohm": r_wire,
                          "max_rel_err": float(err.max()), "mean_rel_err": float(err.mean()),
                          "seconds_nodal": time.perf_counter() - t0})
+            done += n**3
+            report("irdrop (nodal solves)", done, total, f"N={n}, ratio={ratio:g}")
     return pd.DataFrame(rows)
 
 
