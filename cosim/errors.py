@@ -20,8 +20,10 @@ class SimulationError(CosimError):
     """A simulation failed. The run directory with netlist and log is kept."""
 
     def __init__(self, message: str, *, rundir: Path | None = None,
-                 netlist: Path | None = None, log_tail: str = "") -> None:
+                 netlist: Path | None = None, log_tail: str = "",
+                 simulator: str = "ngspice") -> None:
         self.message = message
+        self.simulator = simulator
         self.rundir = rundir
         self.netlist = netlist
         self.log_tail = log_tail
@@ -30,18 +32,20 @@ class SimulationError(CosimError):
             parts.append(f"rundir: {rundir}")
         if netlist is not None:
             parts.append(f"netlist: {netlist}  (re-run: cd {netlist.parent} && "
-                         f"ngspice -b -r out.raw {netlist.name})")
+                         f"{simulator} -b -r out.raw {netlist.name})")
         if log_tail:
             parts.append("ngspice log tail:\n" + log_tail)
         super().__init__("\n".join(parts))
 
     def __reduce__(self):  # keep the paths when sent between processes
-        return _rebuild, (type(self), self.message, self.rundir, self.netlist, self.log_tail)
+        return _rebuild, (type(self), self.message, self.rundir, self.netlist, self.log_tail,
+                          self.simulator)
 
 
 def _rebuild(kind: type[SimulationError], message: str, rundir: Path | None,
-             netlist: Path | None, log_tail: str) -> SimulationError:
-    return kind(message, rundir=rundir, netlist=netlist, log_tail=log_tail)
+             netlist: Path | None, log_tail: str, simulator: str) -> SimulationError:
+    return kind(message, rundir=rundir, netlist=netlist, log_tail=log_tail,
+                simulator=simulator)
 
 
 class SimulationTimeout(SimulationError):

@@ -165,6 +165,15 @@ READ_GATE_NODE = "wlread"
 MASK_GATE_NODE = "wlmask"
 
 
+def osdi_model(module: str) -> str:
+    """The ``.model`` name of a Verilog-A module in decks."""
+    return f"{module}_m"
+
+
+def osdi_models(modules: dict[str, str]) -> str:
+    return "".join(f".model {osdi_model(m)} {m}\n" for m in modules)
+
+
 def _invert_monotone(fn, target: np.ndarray, lo: float, hi: float, iters: int = 60) -> np.ndarray:
     """x in [lo, hi] with fn(x) = target for increasing fn (vectorised bisection)."""
     a = np.full(np.shape(target), lo, dtype=float)
@@ -215,6 +224,19 @@ class FefetCell:
     def spice_instance(self, name: str, row_node: str, col_node: str, values: dict) -> str:
         return (f"X{name} {row_node} {READ_GATE_NODE} {col_node} "
                 f"{fe.subckt_name(self.params, 'read')} pol={fmt(values['pol'])} "
+                f"dvth={fmt(values['dvth_v'])}\n")
+
+    # The Verilog-A face (OSDI): the same read current, compiled.
+    def verilog_a_modules(self) -> dict[str, str]:
+        return dict([fe.verilog_a(self.params)])
+
+    def osdi_preamble(self) -> str:
+        return (osdi_models(self.verilog_a_modules())
+                + f"Vwl {READ_GATE_NODE} 0 DC {fmt(self.vg_read_v)}\n")
+
+    def osdi_instance(self, name: str, row_node: str, col_node: str, values: dict) -> str:
+        return (f"N{name} {row_node} {READ_GATE_NODE} {col_node} "
+                f"{osdi_model(fe.verilog_a(self.params)[0])} pol={fmt(values['pol'])} "
                 f"dvth={fmt(values['dvth_v'])}\n")
 
     def current(self, v_row_v: np.ndarray, fields: dict[str, np.ndarray],
@@ -292,6 +314,23 @@ class SparseFefetCell:
         if self.mask_params != self.weight.params:
             pre += fe.spice_subckt(self.mask_params)
         return pre + f"Vwm {MASK_GATE_NODE} 0 DC {fmt(self.vg_mask_v)}\n"
+
+    def verilog_a_modules(self) -> dict[str, str]:
+        return dict([fe.verilog_a(self.weight.params), fe.verilog_a(self.mask_params)])
+
+    def osdi_preamble(self) -> str:
+        return (osdi_models(self.verilog_a_modules())
+                + f"Vwl {READ_GATE_NODE} 0 DC {fmt(self.weight.vg_read_v)}\n"
+                + f"Vwm {MASK_GATE_NODE} 0 DC {fmt(self.vg_mask_v)}\n")
+
+    def osdi_instance(self, name: str, row_node: str, col_node: str, values: dict) -> str:
+        mid = f"m_{name}"
+        weight = osdi_model(fe.verilog_a(self.weight.params)[0])
+        mask = osdi_model(fe.verilog_a(self.mask_params)[0])
+        return (f"N{name}w {row_node} {READ_GATE_NODE} {mid} {weight} "
+                f"pol={fmt(values['pol'])} dvth={fmt(values['dvth_v'])}\n"
+                f"N{name}m {mid} {MASK_GATE_NODE} {col_node} {mask} "
+                f"pol={fmt(values['mask_pol'])} dvth={fmt(values['mask_dvth_v'])}\n")
 
     def spice_instance(self, name: str, row_node: str, col_node: str, values: dict) -> str:
         mid = f"m_{name}"

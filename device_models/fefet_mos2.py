@@ -358,6 +358,38 @@ def spice_subckt(p: FefetParams) -> str:
             ".ends\n")
 
 
+def verilog_a(p: FefetParams) -> tuple[str, str]:
+    """(module name, Verilog-A source) of the read cell ``<name>(d, g, s)`` with
+    instance parameters ``pol`` and ``dvth``: the same EKV current as
+    ``drain_current`` and ``spice_subckt`` (same deep-subthreshold series below
+    u = -15), for OSDI: compiled with openvaf-r and loaded by ngspice >= 44, it costs
+    about 2 us per cell and Newton step against ~55 us for the B-source."""
+    name = subckt_name(p, "va")
+    two_phi, n = fmt(2 * p.phi_t_v), fmt(p.n_slope)
+    src = f"""`include "disciplines.vams"
+// Generated from {type(p).__name__} ({name}); edit the parameter object, not this file.
+module {name}(d, g, s);
+  inout d, g, s;
+  electrical d, g, s;
+  (* type="instance" *) parameter real pol = 0.0;
+  (* type="instance" *) parameter real dvth = 0.0;
+  real vth, vp, us, ud, fs, fd;
+  analog begin
+    vth = {fmt(p.vth_mid_v)} - {fmt(0.5 * p.memory_window_v)} * pol + dvth;
+    vp = (V(g) - vth) / {n};
+    us = (vp - V(s)) / {two_phi};
+    ud = (vp - V(d)) / {two_phi};
+    if (us < -15) fs = exp(us) * (1 - 0.5 * exp(us));
+    else fs = ln(1 + exp(us));
+    if (ud < -15) fd = exp(ud) * (1 - 0.5 * exp(ud));
+    else fd = ln(1 + exp(ud));
+    I(d, s) <+ {fmt(p.i_spec_a)} * (fs * fs - fd * fd) + {fmt(p.g_off_s)} * V(d, s);
+  end
+endmodule
+"""
+    return name, src
+
+
 def spice_group_ea(p: FefetParams, groups: int) -> np.ndarray:
     """Activation voltages of the domain groups in the SPICE write face (normal quantiles)."""
     from scipy.stats import norm

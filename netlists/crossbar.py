@@ -62,6 +62,10 @@ class CrossbarParams:
     """Extra ``.options`` entries (e.g. tolerances), emitted verbatim."""
     sense: sensing.SenseParams | None = None
     """Column sensing circuit; None = ideal virtual ground (0 V sources). Needs tran."""
+    osdi: bool = False
+    """Cells as compiled Verilog-A (OSDI ``N`` instances) instead of B-sources: needs a
+    cell with a Verilog-A face and an ngspice that loads the objects (the harness
+    writes the ``osdi`` commands into the run directory's ``.spiceinit``)."""
     title: str = "cosim crossbar"
 
     def __post_init__(self) -> None:
@@ -72,6 +76,9 @@ class CrossbarParams:
         if codes.min() < self.dac.min_code or codes.max() > self.dac.max_code:
             raise ParamError("input_codes", (int(codes.min()), int(codes.max())),
                              f"must lie in [{self.dac.min_code}, {self.dac.max_code}]")
+        if self.osdi and not hasattr(self.cell, "verilog_a_modules"):
+            raise ParamError("osdi", True, f"needs a cell with a Verilog-A face, not "
+                             f"{self.cell.kind}")
         check_range("r_row_wire_ohm", self.r_row_wire_ohm, 0.0)
         check_range("r_col_wire_ohm", self.r_col_wire_ohm, 0.0)
         check_choice("analysis", self.analysis, ANALYSES)
@@ -136,7 +143,8 @@ def crossbar(p: CrossbarParams) -> Netlist:
     row_wired, col_wired = p.r_row_wire_ohm > 0, p.r_col_wire_ohm > 0
     codes = np.asarray(p.input_codes, dtype=np.int64)
     out: list[str] = [f"* {rows}x{cols} {p.cell.kind} cells, K={k}, analysis={p.analysis}\n"]
-    out.append(p.cell.spice_preamble())
+    out.append(p.cell.osdi_preamble() if p.osdi else p.cell.spice_preamble())
+    instance = p.cell.osdi_instance if p.osdi else p.cell.spice_instance
 
     # Row drivers: each driver feeds in<i> through a 0 V meter (its current is the
     # row's supply current).
@@ -176,7 +184,7 @@ def crossbar(p: CrossbarParams) -> Netlist:
     for i in range(rows):
         for j in range(cols):
             values = {f: a[i, j] for f, a in zip(names, arrays, strict=True)}
-            out.append(p.cell.spice_instance(
+            out.append(instance(
                 f"c{i}_{j}", _row_node(i, j, row_wired), _col_node(i, j, col_wired), values))
 
     if p.sense is None:
@@ -205,7 +213,8 @@ def crossbar(p: CrossbarParams) -> Netlist:
                    + tuple(sense_out_probe(j) for j in range(cols))
                    + (RAIL_PROBES if p.sense.cmos is not None
                       else tuple(sense_supply_probe(j) for j in range(cols))))
-    out.append(".options noacct\n")
+    # KLU where the simulator has it (ngspice 46 built here); others ignore the option
+    out.append(".options noacct klu\n")
     for opt in p.options:
         out.append(f".options {opt}\n")
     out.append(".save " + " ".join(probes) + "\n")

@@ -10,8 +10,18 @@ from cosim.simulators import ngspice
 
 @pytest.fixture(autouse=True)
 def _require_ngspice(request: pytest.FixtureRequest) -> None:
-    if request.node.get_closest_marker("ngspice") and ngspice.available() is None:
+    marked = request.node.get_closest_marker
+    if (marked("ngspice") or marked("osdi")) and ngspice.available() is None:
         pytest.fail(f"ngspice is required for this test; {ngspice.INSTALL_HINT}")
+    if marked("osdi"):
+        from cosim.simulators import osdi
+
+        info = ngspice.available()
+        if not (info.klu and info.osdi):
+            pytest.fail(f"this test needs ngspice with KLU and OSDI; found {info.describe()}; "
+                        "run `bash bootstrap.sh setup` to build ngspice 46")
+        if osdi.compiler()[0] is None:
+            pytest.fail(f"this test needs openvaf-r: {osdi.compiler()[1]}")
 
 
 @pytest.fixture

@@ -131,8 +131,11 @@ def test_probe_names_a_simulator_that_hangs_on_version(tmp_path, monkeypatch):
     fake = tmp_path / "ngspice"
     fake.write_text("#!/bin/sh\nexec sleep 60\n")
     fake.chmod(0o755)
+    from cosim.simulators import finder
+
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
-    monkeypatch.setattr(ngspice, "PROBE_TIMEOUT_S", 0.5)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "no-cache"))  # no built ngspice
+    monkeypatch.setattr(finder, "PROBE_TIMEOUT_S", 0.5)
     info, why = ngspice.probe()
     assert info is None and "did not answer `ngspice --version` within 0.5 s" in why
     assert "not found" not in why

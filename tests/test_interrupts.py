@@ -5,7 +5,7 @@ Each case runs the real ``cosim`` in a subprocess with ``TMPDIR`` pointing at a
 fresh folder, so that every temporary directory it makes can be seen. The fake
 simulator is a script named ``ngspice`` that answers ``--version`` and then
 hangs in ``sleep``, recording its pid; the real one is handed a deck that runs
-for a minute (64x64 with wires, 200 vectors).
+for minutes even on the KLU build (160x160 with wires, 400 vectors).
 """
 
 from __future__ import annotations
@@ -25,24 +25,24 @@ from cosim.simulators.processes import wait_gone
 pytestmark = pytest.mark.ngspice
 
 FAKE = """#!/bin/sh
-if [ "$1" = "--version" ]; then echo "** ngspice-46 : Circuit level simulation program"; exit 0; fi
+if [ "$1" = "--version" ]; then echo "** ngspice-39 : Circuit level simulation program"; exit 0; fi
 echo $$ >> "$FAKE_NGSPICE_PIDS"
 exec sleep 600
 """
-SLOW_COMPARE = ["compare", "--rows", "64", "--cols", "64", "--vectors", "200", "--r-wire", "1",
-                "--engines", "nodal,spice"]
+SLOW_COMPARE = ["compare", "--rows", "160", "--cols", "160", "--vectors", "400", "--r-wire",
+                "1", "--engines", "nodal,spice"]
 SLOW_SWEEP = """name = "slow"
 kind = "compare"
 seeds = 1
 [base]
-rows = 64
-cols = 64
-vectors = 200
+rows = 160
+cols = 160
+vectors = 400
 r_wire_ohm = 1.0
 engines = ["nodal", "spice"]
 """
-FAST_SWEEP = SLOW_SWEEP.replace("rows = 64\ncols = 64\nvectors = 200", "rows = 4\ncols = 4\n"
-                                "vectors = 2")
+FAST_SWEEP = SLOW_SWEEP.replace("rows = 160\ncols = 160\nvectors = 400", "rows = 4\ncols = 4\n"
+                                 "vectors = 2")
 
 
 def _env(tmp_path: Path, fake: bool) -> dict:
@@ -53,7 +53,7 @@ def _env(tmp_path: Path, fake: bool) -> dict:
         bin_dir.mkdir()
         (bin_dir / "ngspice").write_text(FAKE)
         (bin_dir / "ngspice").chmod(0o755)
-        env["PATH"] = f"{bin_dir}:{env['PATH']}"
+        env["COSIM_NGSPICE"] = str(bin_dir / "ngspice")  # forced over any real one
         env["FAKE_NGSPICE_PIDS"] = str(tmp_path / "pids")
     return env
 
@@ -153,6 +153,7 @@ def test_sweep_with_every_point_failing_exits_1_and_says_why(tmp_path):
     spec.write_text(FAST_SWEEP)
     env = _env(tmp_path, fake=False)
     env["PATH"] = "/nonexistent"  # no ngspice: every spice point fails
+    env["XDG_CACHE_HOME"] = str(tmp_path / "no-cache")  # nor a built one
     res = subprocess.run([sys.executable, "-m", "cosim.cli.app", "sweep", str(spec),
                           "--results", str(tmp_path / "res")], env=env, capture_output=True,
                          text=True, timeout=120)
@@ -162,10 +163,10 @@ def test_sweep_with_every_point_failing_exits_1_and_says_why(tmp_path):
 
 def test_sweep_with_some_points_failing_exits_4(tmp_path):
     spec = tmp_path / "mixed.toml"
-    # 4x64: under a second; 64x64 with wires: a minute, stopped at 3 s
-    spec.write_text(SLOW_SWEEP.replace('kind = "compare"', 'kind = "compare"\ntimeout_s = 3')
-                    .replace("rows = 64\n", "").replace('"spice"]', '"spice"]\n[axes.rows]\n'
-                                                         'values = [4, 64]'))
+    # 4x160: about a second; 160x160 with wires: minutes, stopped at 5 s
+    spec.write_text(SLOW_SWEEP.replace('kind = "compare"', 'kind = "compare"\ntimeout_s = 5')
+                    .replace("rows = 160\n", "").replace('"spice"]', '"spice"]\n[axes.rows]\n'
+                                                          'values = [4, 160]'))
     res = subprocess.run([sys.executable, "-m", "cosim.cli.app", "sweep", str(spec),
                           "--results", str(tmp_path / "res")], env=_env(tmp_path, False),
                          capture_output=True, text=True, timeout=120)

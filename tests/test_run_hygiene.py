@@ -60,15 +60,16 @@ def test_timeout_must_be_positive(tmp_path, value):
 
 @pytest.mark.ngspice
 def test_spice_engine_reports_progress_while_its_deck_runs():
-    """A 64x64 wired deck, 8 vectors in one ngspice run (~3 s): the reports come while
-    it runs (done < total, increasing), read from ngspice's log, and end at the total."""
+    """A 160x160 wired deck, 8 vectors in one ngspice run (~5 s even with KLU): the
+    reports come while it runs (done < total, increasing), read from ngspice's log,
+    and end at the total."""
     rng = np.random.default_rng(0)
-    state = ArrayState({"g_s": rng.uniform(1e-6, 1e-5, (64, 64))}, ResistorCell())
+    state = ArrayState({"g_s": rng.uniform(1e-6, 1e-5, (160, 160))}, ResistorCell())
     config = ArrayConfig(dac=DacParams(6, 0.2), adc=AdcParams(8), r_row_wire_ohm=1.0,
                          r_col_wire_ohm=1.0)
     seen: list[tuple[float, float]] = []
     with shown_by(lambda task, done, total, info: seen.append((done, total))):
-        get_engine("spice", jobs=1, superpose="off").run(state, rng.uniform(0, 1, (8, 64)),
+        get_engine("spice", jobs=1, superpose="off").run(state, rng.uniform(0, 1, (8, 160)),
                                                           config)
     assert seen[-1] == (8, 8)
     during = [d for d, _ in seen[:-1]]

@@ -58,18 +58,18 @@ def test_sweep_on_two_worker_local_cluster(tmp_path):
 
 
 def test_failing_point_is_recorded_and_the_sweep_goes_on(tmp_path):
-    # 96 rows with wires, 64 vectors: a minute of ngspice, stopped at 3 s while the
-    # deck runs; the 4-row points take ~0.2 s and finish.
+    # 160 rows with wires, 64 vectors: tens of seconds even with KLU, stopped at 3 s
+    # while the deck runs; the 4-row points take ~0.2 s and finish.
     text = COMPARE.replace('kind = "compare"', 'kind = "compare"\ntimeout_s = 3.0')
-    text = text.replace("values = [4, 8]", "values = [4, 96]").replace("vectors = 8",
-                                                                     "vectors = 64")
+    text = text.replace("values = [4, 8]", "values = [4, 160]").replace(
+        "vectors = 8", "vectors = 64\ncols = 160")
     spec = spec_from_dict(__import__("tomllib").loads(text))
     t0 = time.time()
     table = run_sweep(spec, text, tmp_path / "run", workers=2)
     assert time.time() - t0 < 60
     assert len(table) == 8
     timed_out = table[table.status == "timeout"]
-    assert set(timed_out.rows) == {96} and len(timed_out) >= 2  # the wired 96-row points
+    assert set(timed_out.rows) == {160} and len(timed_out) >= 2  # the wired 160-row points
     assert timed_out.error.str.contains("timed out after 3 s").all()
     assert (table[table.rows == 4].status == "ok").all()
     rec = json.loads((tmp_path / "run" / "points" / f"{timed_out.point_id.iloc[0]}.json")

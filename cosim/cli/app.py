@@ -136,13 +136,18 @@ def stoppable(what: str, timeout_s: float, fn, *args: Any) -> Any:
 @app.command()
 @handle_errors
 def doctor() -> None:
-    """Report ngspice / PySpice versions and which engines are usable here."""
+    """Report every ngspice found (version, KLU, OSDI), the one used, the Verilog-A
+    compiler, PySpice, and which engines are usable here."""
     from cosim.engines import ENGINES, get_engine
-    from cosim.simulators import ngspice
+    from cosim.simulators import finder, osdi
     from cosim.simulators import pyspice_shared as pyspice_backend
 
-    info, why = ngspice.probe()
-    typer.echo(f"ngspice     : {info.version + ' at ' + info.path if info else 'MISSING: ' + why}")
+    for path, found, why in finder.probe_all():
+        typer.echo(f"found       : {found.describe() if found else path + ': ' + why}")
+    info, why = finder.best()
+    typer.echo(f"ngspice     : {'uses ' + info.describe() if info else 'MISSING: ' + why}")
+    compiler, why = osdi.compiler()
+    typer.echo(f"Verilog-A   : {compiler.describe() if compiler else 'no compiler: ' + why}")
     shared = pyspice_backend.version()
     typer.echo(f"PySpice     : {shared or 'shared library NOT loadable'}")
     ok_all = True
@@ -181,7 +186,7 @@ def netlist(
     spec = CompareSpec(rows=rows, cols=cols, vectors=vectors, seed=seed, r_wire_ohm=r_wire,
                        differential=differential, dac_bits=dac_bits)
     state, config, x = build_case(spec)
-    eng = SpiceEngine(batch=analysis)
+    eng = SpiceEngine(batch=analysis, models="bsource")  # standalone: no .spiceinit
     p = eng.params(state, dac_codes(x, config.dac), config)
     write_atomic(out, crossbar(p).render())
     typer.echo(f"wrote {out} ({state.rows}x{state.phys_cols} cells, K={vectors}, {p.analysis})")

@@ -26,9 +26,9 @@ from cosim.array.energy import BASIS, adc_energy, dac_energy, window_integrals
 from cosim.array.result import MVMResult
 from cosim.array.state import ArrayConfig, ArrayState, check_inputs
 from cosim.engines.base import EngineBase, contract, finish
-from cosim.errors import SimulationError
+from cosim.errors import EngineUnavailable, SimulationError
 from cosim.runs.progress import Tracker
-from cosim.simulators import ngspice
+from cosim.simulators import ngspice, osdi
 from device_models.validation import ParamError, check_choice, check_int
 from netlists.crossbar import (
     RAIL_PROBES,
@@ -50,6 +50,8 @@ breakpoints of B-source FeFET arrays; these keep charge errors far below an LSB.
 SETTLE_TOL_V = 1e-4
 """A virtual-ground node counts as settled within 0.1 mV of its value at sampling."""
 BACKENDS = ("subprocess", "shared")
+MODEL_FACES = ("auto", "osdi", "bsource")
+"""Cell models in decks: compiled Verilog-A where possible, always, or B-sources."""
 
 
 class SpiceEngine(EngineBase):
@@ -69,8 +71,11 @@ class SpiceEngine(EngineBase):
                  timeout_s: float | None = 600.0, keep: str = "on_failure",
                  workdir: str | Path | None = None, options: tuple[str, ...] = (),
                  t_step_s: float = 1e-6, backend: str = "subprocess",
-                 superpose: str = "auto", noise: bool | None = None, seed: int = 0) -> None:
+                 superpose: str = "auto", noise: bool | None = None, seed: int = 0,
+                 models: str = "auto") -> None:
         super().__init__(noise=noise, seed=seed, timeout_s=timeout_s)
+        check_choice("models", models, MODEL_FACES)
+        self.models = models
         check_choice("batch", batch, BATCH_MODES)
         check_choice("backend", backend, BACKENDS)
         check_choice("superpose", superpose, ("auto", "on", "off"))
@@ -94,9 +99,37 @@ class SpiceEngine(EngineBase):
             return False, why
         return True, f"ngspice {info.version} at {info.path}"
 
+    def use_osdi(self, state: ArrayState) -> bool:
+        """Cells as compiled Verilog-A: ``models="osdi"`` demands it, ``"auto"`` takes it
+        where the cell has a Verilog-A face and the simulator loads OSDI objects."""
+        has_face = hasattr(state.cell, "verilog_a_modules")
+        if self.models == "bsource" or self.backend == "shared":
+            return False
+        if self.models == "osdi":
+            if not has_face:
+                raise ParamError("models", "osdi", f"needs a cell with a Verilog-A face, not "
+                                 f"{state.cell.kind}")
+            info = ngspice.require()
+            if not info.osdi:
+                raise EngineUnavailable(f"models='osdi' needs an ngspice with OSDI; the one "
+                                        f"found is {info.describe()}: run `bash bootstrap.sh "
+                                        "setup` to build ngspice 46")
+            return True
+        info = ngspice.available()
+        return has_face and info is not None and info.osdi and osdi.compiler()[0] is not None
+
+    def deck_files(self, state: ArrayState) -> dict[str, str]:
+        """``.spiceinit`` loading the cell's compiled models (compiled once per machine)."""
+        if not self.use_osdi(state):
+            return {}
+        objs = [osdi.compile_va(src, name)
+                for name, src in state.cell.verilog_a_modules().items()]
+        return {".spiceinit": "".join(f"osdi {o}\n" for o in objs)}
+
     def params(self, state: ArrayState, codes: np.ndarray, config: ArrayConfig) -> CrossbarParams:
         """The deck parameters for one chunk of input codes (exposed for `cosim netlist`)."""
         return CrossbarParams(
+            osdi=self.use_osdi(state),
             fields=state.read_fields(), input_codes=codes, cell=state.cell, dac=config.dac,
             differential=state.differential, r_row_wire_ohm=config.r_row_wire_ohm,
             r_col_wire_ohm=config.r_col_wire_ohm,
@@ -132,11 +165,11 @@ class SpiceEngine(EngineBase):
             differential=state.differential, r_row_wire_ohm=config.r_row_wire_ohm,
             r_col_wire_ohm=config.r_col_wire_ohm, analysis="tran", t_step_s=period,
             t_edge_s=sp.sensor.row_edge_s(sp),
-            sense=sp,
+            sense=sp, osdi=self.use_osdi(state),
             options=tuple(state.cell.spice_options) + TRAN_OPTIONS + tuple(self.options))
         plot = ngspice.run_deck(
             crossbar(p).render(), timeout_s=self.timeout_s, keep=self.keep,
-            workdir=self.workdir, name="periphery",
+            workdir=self.workdir, name="periphery", files=self.deck_files(state),
             on_progress=None if report is None else lambda t: report(t / period)).plot
         t = plot["time"]
         k, rows, cols = len(codes), state.rows, state.phys_cols
@@ -184,7 +217,7 @@ class SpiceEngine(EngineBase):
             step = p.t_step_s if p.analysis == "tran" else 1.0  # .dc: the vector index
             plot = ngspice.run_deck(
                 net.render(), timeout_s=self.timeout_s, expect_points=expect, keep=self.keep,
-                workdir=self.workdir, name="crossbar",
+                workdir=self.workdir, name="crossbar", files=self.deck_files(state),
                 on_progress=None if report is None else lambda v: report(v / step + 1)).plot
         cols = [plot[sense_probe(j)] for j in range(state.phys_cols)]
         i = np.stack(cols, axis=1)

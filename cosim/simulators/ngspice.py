@@ -26,47 +26,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cosim.errors import EngineUnavailable, SimulationError, SimulationTimeout
+from cosim.simulators import finder
+from cosim.simulators.finder import NgspiceInfo
 from cosim.simulators.processes import kill_group, scratch_dir, simulator_preexec
 from cosim.simulators.rawfile import RawFileError, RawPlot, read_raw
 
-INSTALL_HINT = "install it as root: apt-get update && apt-get install -y ngspice libngspice0-dev"
 LOG_TAIL_LINES = 25
-
-
-@dataclass(frozen=True)
-class NgspiceInfo:
-    path: str
-    version: str
-    """Version as ngspice prints it, e.g. ``39.3`` or ``39``."""
-
-
-PROBE_TIMEOUT_S = 10.0
+INSTALL_HINT = finder.INSTALL_HINT
 
 
 def probe(timeout_s: float | None = None) -> tuple[NgspiceInfo | None, str]:
-    """(info, "") when ngspice answers ``--version``; (None, the reason) otherwise."""
-    timeout_s = PROBE_TIMEOUT_S if timeout_s is None else timeout_s
-    path = shutil.which("ngspice")
-    if path is None:
-        return None, f"ngspice was not found on PATH; {INSTALL_HINT}"
-    try:
-        out = subprocess.run([path, "--version"], capture_output=True, text=True,
-                             timeout=timeout_s, stdin=subprocess.DEVNULL,
-                             start_new_session=True, preexec_fn=simulator_preexec)
-    except subprocess.TimeoutExpired:
-        return None, (f"ngspice at {path} did not answer `ngspice --version` within "
-                      f"{timeout_s:g} s (hung or blocked); run it by hand to see why")
-    except OSError as exc:
-        return None, f"ngspice at {path} cannot be started: {exc.strerror or exc}"
-    m = re.search(r"ngspice-([\d.]+\w*)", out.stdout + out.stderr)
-    if m is None:
-        return None, (f"{path} answered `--version` without an ngspice version "
-                      f"(exit {out.returncode}): {(out.stdout + out.stderr).strip()[:200]!r}")
-    return NgspiceInfo(path=path, version=m.group(1)), ""
+    """(the best ngspice found, "") or (None, why none is usable): see ``finder``."""
+    return finder.best(timeout_s)
 
 
 def available(timeout_s: float | None = None) -> NgspiceInfo | None:
-    """Probe for the ngspice binary: path and version, or None."""
+    """The best ngspice found, or None."""
     return probe(timeout_s)[0]
 
 
@@ -136,6 +111,7 @@ def run_deck(
     workdir: str | Path | None = None,
     name: str = "deck",
     on_progress: Callable[[float], None] | None = None,
+    files: dict[str, str] | None = None,
 ) -> RunOutput:
     """Run one standalone deck in its own rundir and return its parsed raw file.
 
@@ -144,6 +120,7 @@ def run_deck(
     temp dir).
     on_progress: called about every 0.5 s with the sweep variable's latest value
     (the vector index of a ``.dc`` batch, the time of a ``.tran``).
+    files: more files for the rundir, name -> text (``.spiceinit`` loading OSDI models).
     """
     info = require()
     if keep not in ("on_failure", "always", "never"):
@@ -154,13 +131,16 @@ def run_deck(
     rundir = Path(tempfile.mkdtemp(prefix=f"cosim-{name}-", dir=workdir))
     netlist = rundir / f"{name}.cir"
     netlist.write_text(deck)
+    for fname, text in (files or {}).items():
+        (rundir / fname).write_text(text)
     raw = rundir / f"{name}.raw"
     log = rundir / f"{name}.log"
     t0 = time.perf_counter()
 
     def fail(message: str, kind: type[SimulationError] = SimulationError) -> SimulationError:
         text = log.read_text(errors="replace") if log.exists() else ""
-        return kind(message, rundir=rundir, netlist=netlist, log_tail=log_tail(text))
+        return kind(message, rundir=rundir, netlist=netlist, log_tail=log_tail(text),
+                    simulator="ngspice" if info.origin == "PATH" else info.path)
 
     with log.open("w") as logf:
         # ngspice buffers its log when it is a file; unbuffered, the progress it
