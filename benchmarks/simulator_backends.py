@@ -31,6 +31,7 @@ from cosim.simulators import finder, ngspice
 from cosim.studies.compare import CompareSpec, build_case
 
 DEBIAN = "/usr/bin/ngspice"
+BIG = "fefet_256_dc_k10_vs_nodal"
 CASES = [  # name, cell, size, vectors (1 = .op)
     ("resistor_64_dc_k100", "resistor", 64, 100),
     ("resistor_128_op", "resistor", 128, 1),
@@ -61,6 +62,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="skip the 128x128 FeFET case and "
                     "the 256x256 one")
     ap.add_argument("--debian-limit", type=float, default=900.0)
+    ap.add_argument("--cases", nargs="+", default=[c[0] for c in CASES] + [BIG],
+                    choices=[c[0] for c in CASES] + [BIG])
     args = ap.parse_args()
     best = ngspice.require()
     assert best.klu and best.osdi, f"needs the ngspice 46 build; found {best.describe()}"
@@ -70,7 +73,8 @@ def main() -> None:
     out: dict = {"benchmark": "simulator_backends", "wire_ohm": 1.0,
                  "simulators": {"debian": debian.describe(), "klu": best.describe()},
                  "cases": {}}
-    cases = [c for c in CASES if not (args.quick and c[2] >= 128 and c[1] == "fefet")]
+    cases = [c for c in CASES if c[0] in args.cases
+             and not (args.quick and c[2] >= 128 and c[1] == "fefet")]
     for name, cell, n, k in cases:
         row: dict = {}
         currents = {}
@@ -97,7 +101,8 @@ def main() -> None:
                 row[f"speedup_{backend}_over_debian"] = row["debian_s"] / row[f"{backend}_s"]
         out["cases"][name] = row
         print(json.dumps({name: row}), flush=True)
-    if not args.quick:
+    os.environ.pop(finder.FORCE_ENV, None)
+    if BIG in args.cases and not args.quick:
         state, config, x = build_case(CompareSpec(rows=256, cols=256, vectors=10,
                                                   r_wire_ohm=1.0, cell="fefet"))
         t0 = time.perf_counter()
@@ -107,7 +112,7 @@ def main() -> None:
         t0 = time.perf_counter()
         nodal = get_engine("nodal").run(state, x, config)
         t_nodal = time.perf_counter() - t0
-        out["fefet_256_dc_k10"] = {
+        out[BIG] = {
             "klu_osdi_s": t_spice, "nodal_s": t_nodal,
             "nodal_vs_spice_max_rel": float(np.abs(nodal.i_col_a - spice.i_col_a).max()
                                             / np.abs(spice.i_col_a).max())}
