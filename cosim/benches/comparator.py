@@ -52,7 +52,7 @@ def _deck(p: StrongArmParams, levels: np.ndarray) -> str:
             f"Vp inp 0 PWL({ramp})\nEn inn 0 inp 0 -1\n"
             f"X1 inp inn clk outp outn vdd vss {comparator_cmos.subckt_name(p)}\n"
             "Cp outp 0 5f\nCn outn 0 5f\n"
-            ".options noacct\n.save v(outp) v(outn) v(clk) i(vsp) i(vsn)\n"
+            ".options noacct klu\n.save v(outp) v(outn) v(clk) i(vsp) i(vsn)\n"
             f".tran {fmt(T_CLK_S / 400)} {fmt(len(levels) * T_CLK_S)} 0 {fmt(T_CLK_S / 400)}\n")
 
 

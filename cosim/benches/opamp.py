@@ -54,14 +54,14 @@ def _ac_deck(p: CmosOpamp) -> str:
     return (f"* op-amp open-loop AC\n{opamp_cmos.spice_subckt(p)}{_rails(p)}"
             f"X1 0 inn out vdd vss {opamp_cmos.subckt_name(p)}\n"
             "Lfb out inn 1e9\nCin inn src 1\nVac src 0 DC 0 AC 1\n"
-            ".options noacct\n.save v(out)\n.ac dec 40 10 10e9\n")
+            ".options noacct klu\n.save v(out)\n.ac dec 40 10 10e9\n")
 
 
 def _dc_deck(p: CmosOpamp, i_max_a: float) -> str:
     return (f"* op-amp follower sinking current\n{opamp_cmos.spice_subckt(p)}{_rails(p)}"
             f"X1 0 out out vdd vss {opamp_cmos.subckt_name(p)}\n"
             "Iload 0 out DC 0\n"
-            ".options noacct reltol=1e-7 abstol=1e-15 vntol=1e-9\n"
+            ".options noacct klu reltol=1e-7 abstol=1e-15 vntol=1e-9\n"
             f".save v(out) i(vsp)\n.dc Iload 0 {fmt(i_max_a)} {fmt(i_max_a / 40)}\n")
 
 
