@@ -8,9 +8,11 @@ run times, and overhead = wall x workers / sum - 1 (0 = perfect use of the
 workers). "tiny": 24x24 ideal vs nodal, ~10 ms a point; "cheap": 16x16 ideal
 vs spice (one ngspice run), ~0.1 s a point.
 
-Also the price of stoppable points: each point runs in a forked child (so that a
-timeout can kill it whatever the engine); ``isolation_ratio`` is the mean time
-of 20 points run that way over 20 run in this process, one after the other.
+Also the price of stoppable points (a timeout must stop a point whatever the
+engine, so points run in a child process): mean time of 20 points run one after
+the other in this process, in a fresh forked child each (``run_isolated``, what
+CLI commands do) and in one reused child (``StoppableWorker``, what sweep
+workers do); ratios over in-process.
 """
 
 
@@ -22,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cosim.runs.isolated import run_isolated
+from cosim.runs.isolated import StoppableWorker, run_isolated
 from cosim.sweeps.points import run_point
 from cosim.sweeps.runner import run_sweep
 from cosim.sweeps.spec import spec_from_dict
@@ -41,8 +43,16 @@ def isolation_cost(params: dict) -> dict:
     for _ in range(REPEAT):
         run_isolated(run_point, "compare", params, 600.0, timeout_s=600.0, what="bench")
     isolated = (time.perf_counter() - t0) / REPEAT
-    return {"point_in_process_s": direct, "point_isolated_s": isolated,
-            "isolation_ratio": isolated / direct}
+    worker = StoppableWorker()
+    worker.call(run_point, "compare", params, 600.0, timeout_s=600.0, what="bench")  # fork
+    t0 = time.perf_counter()
+    for _ in range(REPEAT):
+        worker.call(run_point, "compare", params, 600.0, timeout_s=600.0, what="bench")
+    reused = (time.perf_counter() - t0) / REPEAT
+    worker.close()
+    return {"point_in_process_s": direct, "point_fresh_child_s": isolated,
+            "point_reused_child_s": reused, "fresh_child_ratio": isolated / direct,
+            "reused_child_ratio": reused / direct}
 
 CASES = {
     "tiny": {"rows": 24, "cols": 24, "vectors": 400, "r_wire_ohm": 1.0,

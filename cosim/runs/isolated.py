@@ -26,6 +26,7 @@ import pickle
 import select
 import shutil
 import signal
+import struct
 import sys
 import time
 from collections.abc import Callable
@@ -143,7 +144,12 @@ def _read_all(fd: int, pid: int, t0: float, timeout_s: float | None) -> bytes | 
         chunks.append(chunk)
 
 
+_DEADLINE_HIT = False
+
+
 def _deadline_passed(signum: int, frame: object) -> None:
+    global _DEADLINE_HIT
+    _DEADLINE_HIT = True
     raise SimulationTimeout("the deadline passed")
 
 
@@ -195,3 +201,153 @@ def _describe(status: int) -> str:
         sig = os.WTERMSIG(status)
         return f"killed by {signal.Signals(sig).name}"
     return f"exit status {os.waitstatus_to_exitcode(status)}"
+
+
+_HEADER = struct.Struct("<Q")
+
+
+class StoppableWorker:
+    """A forked child that runs calls one after another, each stoppable like
+    :func:`run_isolated`, without paying the fork (and the child re-touching the
+    parent's memory) on every call: the child stays while its calls finish and is
+    killed, to be forked again on the next call, when one passes its deadline or
+    the caller is interrupted. Functions and arguments go to it pickled (they
+    must be importable: module-level functions)."""
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self._to_child = self._from_child = -1
+
+    def call(self, fn: Callable[..., T], *args: Any, timeout_s: float | None, what: str,
+             scratch_root: str | Path | None = None) -> T:
+        if self.pid is None:
+            self._start()
+        scratch = new_scratch(scratch_root, "work")
+        t0 = time.monotonic()
+        try:
+            _send(self._to_child, pickle.dumps((fn, args, str(scratch))))
+            payload = _receive(self._from_child, t0, timeout_s)
+        except BaseException:  # interrupted: stop the child, nothing of it is kept
+            self._discard(signal.SIGTERM)
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        if payload is None:  # past the deadline
+            self._discard(signal.SIGUSR1)
+            raise _timeout(what, timeout_s, scratch)
+        _drop_if_empty(scratch)
+        if not payload:  # the child died
+            pid, self.pid = self.pid, None
+            _, status = os.waitpid(pid, 0)
+            self._close()
+            raise CosimError(f"{what}: the worker process died ({_describe(status)}) before "
+                             "returning a result; out of memory?")
+        ok, value = pickle.loads(payload)
+        if ok:
+            return value
+        raise value
+
+    def _start(self) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        req_r, req_w = os.pipe()
+        res_r, res_w = os.pipe()
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # child: never returns
+            os.close(req_w)
+            os.close(res_r)
+            _serve(req_r, res_w, parent)
+        os.close(req_r)
+        os.close(res_w)
+        try:
+            os.setpgid(pid, pid)
+        except OSError:
+            pass
+        self.pid, self._to_child, self._from_child = pid, req_w, res_r
+
+    def _discard(self, first: int) -> None:
+        if self.pid is not None:
+            pid, self.pid = self.pid, None
+            _stop(pid, first)
+        self._close()
+
+    def _close(self) -> None:
+        for fd in (self._to_child, self._from_child):
+            if fd >= 0:
+                os.close(fd)
+        self._to_child = self._from_child = -1
+
+    def close(self) -> None:
+        """Let the child exit (it ends when its request pipe closes) and reap it."""
+        pid, self.pid = self.pid, None
+        self._close()
+        if pid is not None:
+            os.waitpid(pid, 0)
+
+
+def _send(fd: int, data: bytes) -> None:
+    view = memoryview(_HEADER.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _receive(fd: int, t0: float, timeout_s: float | None) -> bytes | None:
+    """One framed message; b"" when the pipe closed first; None past the deadline."""
+    buf = bytearray()
+    need = _HEADER.size
+    header_done = False
+    while True:
+        if len(buf) >= need:
+            if header_done:
+                return bytes(buf[_HEADER.size:need])
+            need = _HEADER.size + _HEADER.unpack(bytes(buf[:_HEADER.size]))[0]
+            header_done = True
+            continue
+        left = None if timeout_s is None else timeout_s - (time.monotonic() - t0)
+        if left is not None and left <= 0:
+            return None
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b""
+        buf += chunk
+
+
+def _serve(req_fd: int, res_fd: int, parent: int) -> None:
+    """The worker child's loop: run each request, answer it; exit when the pipe closes."""
+    code = 0
+    try:
+        os.setpgid(0, 0)
+        die_with_parent(signal.SIGTERM, parent)
+        signal.signal(signal.SIGTERM, raise_terminated)
+        signal.signal(signal.SIGINT, raise_terminated)
+        signal.signal(signal.SIGUSR1, _deadline_passed)
+        while True:
+            request = _receive(req_fd, time.monotonic(), None)
+            if not request:
+                break
+            fn, args, scratch = pickle.loads(request)
+            os.environ[SCRATCH_ENV] = scratch
+            try:
+                out = (True, fn(*args))
+            except Exception as exc:  # every failure goes to the parent
+                out = (False, exc)
+            try:
+                data = pickle.dumps(out)
+            except Exception as exc:  # an unpicklable result or exception
+                data = pickle.dumps((False, CosimError(
+                    f"{type(out[1]).__name__}: {out[1]} (could not be sent back: {exc})")))
+            _send(res_fd, data)
+            if _DEADLINE_HIT:  # the parent gave up on this call and stops this child
+                break
+    except BaseException:  # stopped (deadline, interrupt, parent gone)
+        code = 1
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        os._exit(code)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -33,7 +34,7 @@ import numpy as np
 
 from cosim.errors import CosimError, SimulationError, SimulationTimeout
 from cosim.runs.files import write_atomic, write_json
-from cosim.runs.isolated import run_isolated
+from cosim.runs.isolated import StoppableWorker
 from cosim.runs.manifest import now_utc, write_manifest
 from cosim.sweeps.spec import SweepSpec, spec_from_dict
 from device_models.validation import ParamError
@@ -49,8 +50,8 @@ def execute_point(kind: str, point: dict[str, Any], timeout_s: float,
     t0 = time.perf_counter()
     record: dict[str, Any] = {"id": point["id"], "params": point["params"]}
     try:
-        out = run_isolated(run_point, kind, point["params"], timeout_s,
-                           timeout_s=timeout_s, what=f"point {point['id']}", scratch_root=scratch)
+        out = _worker().call(run_point, kind, point["params"], timeout_s, timeout_s=timeout_s,
+                             what=f"point {point['id']}", scratch_root=scratch)
         record.update(status="ok", metrics=out["metrics"], error=None)
         arts = out.get("artifacts") or {}
         if arts:
@@ -68,6 +69,16 @@ def execute_point(kind: str, point: dict[str, Any], timeout_s: float,
                       traceback=traceback.format_exc(limit=5))
     record["seconds"] = time.perf_counter() - t0
     return record
+
+
+_LOCAL = threading.local()
+
+
+def _worker() -> StoppableWorker:
+    """This thread's point runner (a Dask worker thread runs one point at a time)."""
+    if not hasattr(_LOCAL, "worker"):
+        _LOCAL.worker = StoppableWorker()
+    return _LOCAL.worker
 
 
 def point_path(run_dir: Path, pid: str) -> Path:

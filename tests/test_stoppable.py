@@ -1,0 +1,79 @@
+"""Stoppable work: a forked child per call (CLI commands) or one reused child per
+sweep worker; deadlines kill, errors come back with their type, the scratch
+folder holds the simulators' files and goes when empty."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from cosim.errors import CosimError, ParamError, SimulationTimeout
+from cosim.runs.isolated import StoppableWorker, run_isolated
+
+
+def _pid() -> int:
+    return os.getpid()
+
+
+def _sleep(s: float) -> None:
+    time.sleep(s)
+
+
+def _refuse() -> None:
+    raise ParamError("rows", 0, "must be >= 1")
+
+
+def _die() -> None:
+    os._exit(3)
+
+
+def _scratch() -> str:
+    return os.environ["COSIM_SCRATCH"]
+
+
+def test_the_worker_is_reused_until_a_deadline_kills_it(tmp_path):
+    w = StoppableWorker()
+    try:
+        first = w.call(_pid, timeout_s=10, what="t")
+        assert first != os.getpid() and w.call(_pid, timeout_s=10, what="t") == first
+        t0 = time.monotonic()
+        with pytest.raises(SimulationTimeout, match=r"t timed out after 0\.5 s"):
+            w.call(_sleep, 30, timeout_s=0.5, what="t")
+        assert time.monotonic() - t0 < 3.0  # stopped, not waited for
+        second = w.call(_pid, timeout_s=10, what="t")  # a fresh child
+        assert second not in (first, os.getpid())
+    finally:
+        w.close()
+
+
+@pytest.mark.parametrize("runner", ["fresh", "reused"])
+def test_errors_come_back_typed_and_a_dead_child_is_named(runner):
+    w = StoppableWorker()
+
+    def call(fn):
+        if runner == "fresh":
+            return run_isolated(fn, timeout_s=10, what="job")
+        return w.call(fn, timeout_s=10, what="job")
+
+    try:
+        with pytest.raises(ParamError) as exc:
+            call(_refuse)
+        assert exc.value.field == "rows"
+        with pytest.raises(CosimError, match="job: the worker process died"):
+            call(_die)
+        assert call(_pid) != os.getpid()  # usable again after the death
+    finally:
+        w.close()
+
+
+def test_each_call_gets_a_scratch_folder_removed_when_empty(tmp_path):
+    w = StoppableWorker()
+    try:
+        seen = {w.call(_scratch, timeout_s=10, what="t", scratch_root=tmp_path)
+                for _ in range(2)}
+        assert len(seen) == 2 and all(str(tmp_path) in s for s in seen)
+        assert not any(tmp_path.iterdir())
+    finally:
+        w.close()
