@@ -236,7 +236,7 @@ class FefetCell:
 
     def osdi_instance(self, name: str, row_node: str, col_node: str, values: dict) -> str:
         return (f"N{name} {row_node} {READ_GATE_NODE} {col_node} "
-                f"{osdi_model(fe.verilog_a(self.params)[0])} pol={fmt(values['pol'])} "
+                f"{osdi_model(fe.subckt_name(self.params, 'va'))} pol={fmt(values['pol'])} "
                 f"dvth={fmt(values['dvth_v'])}\n")
 
     def current(self, v_row_v: np.ndarray, fields: dict[str, np.ndarray],
@@ -325,8 +325,8 @@ class SparseFefetCell:
 
     def osdi_instance(self, name: str, row_node: str, col_node: str, values: dict) -> str:
         mid = f"m_{name}"
-        weight = osdi_model(fe.verilog_a(self.weight.params)[0])
-        mask = osdi_model(fe.verilog_a(self.mask_params)[0])
+        weight = osdi_model(fe.subckt_name(self.weight.params, "va"))
+        mask = osdi_model(fe.subckt_name(self.mask_params, "va"))
         return (f"N{name}w {row_node} {READ_GATE_NODE} {mid} {weight} "
                 f"pol={fmt(values['pol'])} dvth={fmt(values['dvth_v'])}\n"
                 f"N{name}m {mid} {MASK_GATE_NODE} {col_node} {mask} "

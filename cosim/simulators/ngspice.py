@@ -15,7 +15,9 @@ decks running on worker threads).
 
 from __future__ import annotations
 
+import os
 import re
+import select
 import shutil
 import subprocess
 import tempfile
@@ -204,9 +206,13 @@ POLL_S = 0.5
 
 def _wait(proc: subprocess.Popen, t0: float, timeout_s: float | None, log: Path,
           on_progress: Callable[[float], None] | None) -> int:
-    """Wait for ngspice; raise TimeoutExpired past ``timeout_s``; report progress."""
+    """Wait for ngspice; raise TimeoutExpired past ``timeout_s``; report progress.
+
+    Without progress the wait is a ``select`` on the process's pidfd (Linux): it
+    wakes when ngspice exits, where ``Popen.wait(timeout)`` polls with sleeps of up
+    to 50 ms, a cost paid by every small deck."""
     if on_progress is None:
-        return proc.wait(timeout=timeout_s)
+        return _wait_exit(proc, timeout_s)
     offset = 0
     while True:
         left = POLL_S if timeout_s is None else timeout_s - (time.perf_counter() - t0)
@@ -218,3 +224,17 @@ def _wait(proc: subprocess.Popen, t0: float, timeout_s: float | None, log: Path,
             value, offset = _last_reference(log, offset)
             if value is not None:
                 on_progress(value)
+
+
+def _wait_exit(proc: subprocess.Popen, timeout_s: float | None) -> int:
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # not Linux >= 5.3: Popen's polling wait
+        return proc.wait(timeout=timeout_s)
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout_s)
+    finally:
+        os.close(fd)
+    if not ready:
+        raise subprocess.TimeoutExpired(proc.args, timeout_s)
+    return proc.wait()
