@@ -142,3 +142,19 @@ def test_finder_prefers_klu_then_osdi_then_version():
     assert max([a, b, c, d], key=finder.rank) is b
     assert max([a, c, d], key=finder.rank) is d
     assert max([a, c], key=finder.rank) is c
+
+
+@pytest.mark.osdi
+def test_doctor_lists_each_simulator_and_the_compiler_and_manifests_name_the_one_used(
+        tmp_path):
+    from typer.testing import CliRunner
+
+    from cosim.cli.app import app
+    from cosim.runs.manifest import build_manifest
+
+    res = CliRunner().invoke(app, ["doctor"])
+    found = [ln for ln in res.output.splitlines() if ln.startswith("found")]
+    assert any("KLU yes, OSDI yes; built" in ln for ln in found), res.output
+    assert "uses ngspice 46" in res.output and "Verilog-A   : OpenVAF" in res.output
+    man = build_manifest("t", {}, 0, "now")
+    assert man["ngspice"]["klu"] and man["ngspice"]["osdi"] and man["ngspice"]["origin"] == "built"
