@@ -16,7 +16,8 @@ from periphery.converters import AdcParams, DacParams
 
 ok, why = get_engine("spice").available()
 if not ok:  # a clear line, not a traceback
-    sys.exit(f"this example runs ngspice, which is not usable here: {why}")
+    print(f"this example runs ngspice, which is not usable here: {why}", file=sys.stderr)
+    sys.exit(3)  # as the CLI: an engine that cannot run here
 
 rng = np.random.default_rng(0)
 w = rng.normal(size=(16, 4))                      # a 16-input, 4-output layer

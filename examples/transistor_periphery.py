@@ -12,7 +12,8 @@ from cosim.studies.compare import CompareSpec, build_case, run_compare, with_sen
 
 ok, why = get_engine("spice").available()
 if not ok:  # a clear line, not a traceback
-    sys.exit(f"this example runs ngspice, which is not usable here: {why}")
+    print(f"this example runs ngspice, which is not usable here: {why}", file=sys.stderr)
+    sys.exit(3)  # as the CLI: an engine that cannot run here
 
 spec = CompareSpec(rows=8, cols=8, vectors=8, cell="fefet", dac_bits=6,
                    engines=("behavioral", "spice"))

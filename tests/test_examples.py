@@ -22,6 +22,20 @@ def test_python_example_runs(path, capsys):
     assert "spice" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("path", sorted(ROOT.glob("*.py")), ids=lambda p: p.name)
+def test_python_example_without_ngspice_exits_3_with_a_line(path):
+    """No simulator: one line naming why, exit 3 like the CLI, no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, COSIM_NGSPICE="/nonexistent/ngspice")
+    res = subprocess.run([sys.executable, str(path)], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 3, res.stderr
+    assert "not usable here" in res.stderr and "Traceback" not in res.stderr
+
+
 @pytest.mark.ngspice
 @pytest.mark.parametrize("path", sorted(ROOT.glob("*.toml")), ids=lambda p: p.name)
 def test_toml_example_runs_small(path):
