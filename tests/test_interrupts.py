@@ -99,7 +99,7 @@ def test_signal_to_compare_stops_its_simulators(tmp_path, fake, sig, code):
     t0 = time.monotonic()
     proc.send_signal(sig)
     out, _ = proc.communicate(timeout=30)
-    assert time.monotonic() - t0 < 5.0, out  # Ctrl-C returns within seconds
+    assert time.monotonic() - t0 < 2.0, out  # Ctrl-C returns at once (measured 0.04 s)
     assert proc.returncode == code, out
     assert "Traceback" not in out, out
     assert wait_gone(pids) == [], f"simulator left running; {out}"
@@ -119,7 +119,7 @@ def test_signal_to_sweep_stops_workers_and_simulators(tmp_path, fake, sig, code)
     proc.send_signal(sig)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == code, out
-    assert time.monotonic() - t0 < 15.0, out
+    assert time.monotonic() - t0 < 5.0, out  # measured 2.1 s: workers stopped, then exit
     assert wait_gone(pids) == [], "simulator left running"
     assert wait_gone(workers) == [], "worker left running"
     assert _leftovers(tmp_path) == []

@@ -34,6 +34,9 @@ EXIT_SOME_FAILED = 4
 def _interrupted(exc: BaseException) -> None:
     """Ctrl-C / SIGTERM: stop every process started from here, drop empty run
     folders, exit 130 (SIGINT) or 143 (SIGTERM)."""
+    import os
+    import sys
+
     from cosim.runs.files import discard_empty_run_dirs
     from cosim.simulators.processes import stop_descendants
 
@@ -41,7 +44,12 @@ def _interrupted(exc: BaseException) -> None:
     stop_descendants()
     discard_empty_run_dirs()
     typer.echo("terminated" if code == 143 else "interrupted", err=True)
-    raise typer.Exit(code)
+    # Leave now: the interpreter's exit handlers would close a Dask cluster whose
+    # workers are already stopped, gracefully, for seconds. Everything this process
+    # wrote is complete (atomic writes); only the streams need flushing.
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(code)
 
 
 def handle_errors(fn):

@@ -25,8 +25,9 @@ import time
 from pathlib import Path
 
 SCRATCH_ENV = "COSIM_SCRATCH"
-GRACE_S = 1.0
-"""Time a SIGTERMed descendant gets to clean up before SIGKILL."""
+GRACE_S = 0.5
+"""Time a SIGTERMed descendant gets to clean up before SIGKILL (our own children
+need milliseconds: kill a simulator, remove a folder)."""
 
 _PR_SET_PDEATHSIG = 1
 try:  # resolved once, here: a preexec function must not load libraries after fork
@@ -75,7 +76,8 @@ def stop_descendants(grace_s: float = GRACE_S) -> list[int]:
     import psutil
 
     try:
-        children = psutil.Process().children(recursive=True)
+        children = [p for p in psutil.Process().children(recursive=True)
+                    if not _is_tracker(p) and not _is_zombie(p)]  # zombies are dead already
     except psutil.Error:
         return []
     for p in children:
@@ -91,6 +93,26 @@ def stop_descendants(grace_s: float = GRACE_S) -> list[int]:
             pass
     psutil.wait_procs(alive, timeout=grace_s)
     return [p.pid for p in children]
+
+
+def _is_zombie(proc) -> bool:
+    import psutil
+
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return True
+
+
+def _is_tracker(proc) -> bool:
+    """multiprocessing's resource tracker: it ends by itself when this process exits,
+    and killing it first makes it print tracebacks about leaked semaphores."""
+    import psutil
+
+    try:
+        return "multiprocessing.resource_tracker" in " ".join(proc.cmdline())
+    except psutil.Error:
+        return False
 
 
 def scratch_dir() -> Path | None:

@@ -20,6 +20,7 @@ worker that is stopped at the spec's ``timeout_s``, whatever the engine.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -124,6 +125,8 @@ def prepare_run_dir(run_dir: Path, spec: SweepSpec, spec_text: str, resume: bool
 
 
 SCHEDULER_TIMEOUT_S = 10
+CLOSE_TIMEOUT_S = 10
+"""Bound on closing the Dask client and cluster (seconds)."""
 SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls)://[A-Za-z0-9._\-]+:\d{1,5}$")
 
 
@@ -209,6 +212,7 @@ def _run_on_dask(spec: SweepSpec, pending: list[dict], run_dir: Path, scheduler:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(cluster)
+    interrupted = False
     try:
         if batch is None:
             threads = sum(client.nthreads().values()) or workers
@@ -231,11 +235,32 @@ def _run_on_dask(spec: SweepSpec, pending: list[dict], run_dir: Path, scheduler:
                 count += 1
                 if on_point:
                     on_point(rec, count, n_total)
+    except BaseException as exc:
+        if not isinstance(exc, Exception):  # Ctrl-C, SIGTERM: workers first, then Dask
+            # A graceful close waits for the busy workers' tasks (up to a point's
+            # whole timeout): stop the workers and their simulators now; the close
+            # of what is left of the cluster then runs in the background, silenced
+            # (the CLI exits at once; a notebook keeps its prompt).
+            from cosim.simulators.processes import stop_descendants
+
+            interrupted = True
+            logging.getLogger("distributed").setLevel(logging.CRITICAL)
+            stop_descendants()
+        raise
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
         tidy_scratch(run_dir)
+
+        def close() -> None:
+            with contextlib.suppress(Exception):
+                client.close(timeout=CLOSE_TIMEOUT_S)
+            if cluster is not None:
+                with contextlib.suppress(Exception):
+                    cluster.close(timeout=CLOSE_TIMEOUT_S)
+
+        if interrupted:
+            threading.Thread(target=close, name="cosim-dask-close", daemon=True).start()
+        else:
+            close()
 
 
 def collect(run_dir: Path, spec: SweepSpec):
