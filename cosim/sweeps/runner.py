@@ -245,6 +245,9 @@ def _run_on_dask(spec: SweepSpec, pending: list[dict], run_dir: Path, scheduler:
 
             interrupted = True
             logging.getLogger("distributed").setLevel(logging.CRITICAL)
+            for nanny in getattr(cluster, "workers", {}).values():
+                with contextlib.suppress(Exception):  # do not restart the workers we stop
+                    nanny.close_gracefully(reason="cosim interrupted")
             stop_descendants()
         raise
     finally:
