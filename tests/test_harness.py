@@ -150,17 +150,45 @@ def test_interrupted_deck_is_killed_and_its_rundir_removed(tmp_path):
     slow = "* slow\nV1 a 0 SIN(0 1 1e6)\nR1 a 0 1k\nC1 a 0 1p\n.tran 1e-12 1 0 1e-12\n.end\n"
     seen = {}
 
-    def interrupt_soon():
+    def interrupt_soon():  # a real SIGINT, as Ctrl-C sends: it interrupts the wait
+        import os
+        import signal
+
         time.sleep(1.0)
         seen["pids"] = list(ngspice._LIVE)
-        import _thread
-
-        _thread.interrupt_main()
+        os.kill(os.getpid(), signal.SIGINT)
 
     threading.Thread(target=interrupt_soon).start()
+    t0 = time.perf_counter()
     with pytest.raises(KeyboardInterrupt):
         ngspice.run_deck(slow, workdir=tmp_path, timeout_s=60)
+    assert time.perf_counter() - t0 < 5  # not the deck's 60 s timeout
     from cosim.simulators.processes import wait_gone
 
     assert seen["pids"] and wait_gone(seen["pids"]) == []
     assert not any(tmp_path.iterdir())
+
+
+def test_a_deck_starting_while_stop_all_runs_is_stopped_too(tmp_path, monkeypatch):
+    """The race of an interrupt with a deck being started on another thread: stop_all
+    runs after the process exists but before it is registered. The deck must still
+    be killed (it ran for its whole timeout before: 600 s with a hanging simulator)."""
+    slow = "* slow\nV1 a 0 SIN(0 1 1e6)\nR1 a 0 1k\nC1 a 0 1p\n.tran 1e-12 1 0 1e-12\n.end\n"
+    real_popen = ngspice.subprocess.Popen
+    started = []
+
+    def popen_then_interrupt(*args, **kwargs):
+        proc = real_popen(*args, **kwargs)
+        started.append(proc.pid)
+        ngspice.stop_all()  # another thread's interrupt, in the window
+        return proc
+
+    monkeypatch.setattr(ngspice.subprocess, "Popen", popen_then_interrupt)
+    t0 = time.perf_counter()
+    with pytest.raises(SimulationError, match="stopped"):
+        ngspice.run_deck(slow, workdir=tmp_path, timeout_s=60)
+    assert time.perf_counter() - t0 < 5
+    from cosim.simulators.processes import wait_gone
+
+    assert started and wait_gone(started) == []
+    assert not any(tmp_path.iterdir())  # an interrupt keeps nothing

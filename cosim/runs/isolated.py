@@ -95,8 +95,8 @@ def _child(fn: Callable, args: tuple, write_fd: int, scratch: Path, parent: int)
     try:
         os.setpgid(0, 0)  # its own group: one killpg stops it and what it started
         die_with_parent(signal.SIGTERM, parent)
-        signal.signal(signal.SIGTERM, raise_terminated)
-        signal.signal(signal.SIGINT, raise_terminated)
+        signal.signal(signal.SIGTERM, _terminated_with_watchdog)
+        signal.signal(signal.SIGINT, _terminated_with_watchdog)
         signal.signal(signal.SIGUSR1, _deadline_passed)
         os.environ[SCRATCH_ENV] = str(scratch)
         try:
@@ -145,6 +145,19 @@ def _read_all(fd: int, pid: int, t0: float, timeout_s: float | None) -> bytes | 
 
 
 _DEADLINE_HIT = False
+CLEANUP_S = 2.0
+"""A stopped child gets this long to clean up before it exits regardless (its
+simulators die with it: they are signalled when their parent thread ends)."""
+
+
+def _terminated_with_watchdog(signum: int, frame: object) -> None:
+    """SIGTERM in a child: unwind to clean up, but never hang on the way out."""
+    import threading
+
+    timer = threading.Timer(CLEANUP_S, os._exit, (1,))
+    timer.daemon = True
+    timer.start()
+    raise_terminated(signum, frame)
 
 
 def _deadline_passed(signum: int, frame: object) -> None:
@@ -321,8 +334,8 @@ def _serve(req_fd: int, res_fd: int, parent: int) -> None:
     try:
         os.setpgid(0, 0)
         die_with_parent(signal.SIGTERM, parent)
-        signal.signal(signal.SIGTERM, raise_terminated)
-        signal.signal(signal.SIGINT, raise_terminated)
+        signal.signal(signal.SIGTERM, _terminated_with_watchdog)
+        signal.signal(signal.SIGINT, _terminated_with_watchdog)
         signal.signal(signal.SIGUSR1, _deadline_passed)
         while True:
             request = _receive(req_fd, time.monotonic(), None)

@@ -59,10 +59,17 @@ _STOPPED: dict[int, bool] = {}
 _LIVE_LOCK = threading.Lock()
 
 
+_GENERATION = [0, False]
+"""[how many times stop_all ran, its last ``keep``]: a deck whose process started
+while stop_all ran (not yet registered) sees the count change and stops too."""
+
+
 def stop_all(keep: bool = False) -> None:
     """Kill every ngspice this process is running; their waiters raise, removing the
     run directories (an interrupt) or keeping them (``keep``: a deadline passed)."""
     with _LIVE_LOCK:
+        _GENERATION[0] += 1
+        _GENERATION[1] = keep
         for pid in _LIVE:
             _STOPPED[pid] = keep
             kill_group(pid)
@@ -148,6 +155,8 @@ def run_deck(
         # ngspice buffers its log when it is a file; unbuffered, the progress it
         # prints can be followed (stdbuf, coreutils, execs ngspice: same pid)
         stdbuf = shutil.which("stdbuf") if on_progress is not None else None
+        with _LIVE_LOCK:
+            generation = _GENERATION[0]
         proc = subprocess.Popen(
             ([stdbuf, "-o0", "-e0"] if stdbuf else []) + [info.path, "-b", "-r", raw.name,
                                                            netlist.name],
@@ -156,6 +165,9 @@ def run_deck(
         )
         with _LIVE_LOCK:
             _LIVE[proc.pid] = proc
+            if _GENERATION[0] != generation:  # stop_all ran while this one started
+                _STOPPED[proc.pid] = _GENERATION[1]
+                kill_group(proc.pid)
         try:
             rc = _wait(proc, t0, timeout_s, log, on_progress)
         except subprocess.TimeoutExpired:
