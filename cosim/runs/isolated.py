@@ -54,22 +54,15 @@ def run_isolated(fn: Callable[..., T], *args: Any, timeout_s: float | None, what
     Exceptions raised by ``fn`` are raised here (they must pickle; the project's own
     do). ``what`` names the work in messages ("compare", "point a1b2")."""
     scratch = new_scratch(scratch_root, "work")
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
     read_fd, write_fd = os.pipe()
     parent = os.getpid()
-    pid = os.fork()
+    pid = _fork()
     if pid == 0:  # child: never returns
         os.close(read_fd)
         _child(fn, args, write_fd, scratch, parent)
     os.close(write_fd)
-    try:  # also here, so that a kill right after fork already finds the group
-        os.setpgid(pid, pid)
-    except OSError:
-        pass
-    t0 = time.monotonic()
     try:
-        payload = _read_all(read_fd, pid, t0, timeout_s)
+        payload = _receive(read_fd, time.monotonic(), timeout_s)
     except BaseException:  # interrupted: stop the child, nothing of it is kept
         _stop(pid)
         shutil.rmtree(scratch, ignore_errors=True)
@@ -81,23 +74,36 @@ def run_isolated(fn: Callable[..., T], *args: Any, timeout_s: float | None, what
         raise _timeout(what, timeout_s, scratch)
     _, status = os.waitpid(pid, 0)
     _drop_if_empty(scratch)
-    if not payload:
-        raise CosimError(f"{what}: the worker process died ({_describe(status)}) before "
-                         "returning a result; out of memory?")
-    ok, value = pickle.loads(payload)
-    if ok:
-        return value
-    raise value
+    return _result(payload, what, status)
+
+
+def _fork() -> int:
+    """fork with flushed streams (nothing printed twice); in the parent, the child is
+    put in its own group at once, so that a kill right after fork finds the group."""
+    _flush()
+    pid = os.fork()
+    if pid:
+        try:
+            os.setpgid(pid, pid)
+        except OSError:
+            pass
+    return pid
+
+
+def _become_stoppable(parent: int) -> None:
+    """In a fresh child: its own group (one killpg stops it and what it started),
+    SIGTERM when the parent dies, the stop signals raised as exceptions."""
+    os.setpgid(0, 0)
+    die_with_parent(signal.SIGTERM, parent)
+    signal.signal(signal.SIGTERM, _terminated_with_watchdog)
+    signal.signal(signal.SIGINT, _terminated_with_watchdog)
+    signal.signal(signal.SIGUSR1, _deadline_passed)
 
 
 def _child(fn: Callable, args: tuple, write_fd: int, scratch: Path, parent: int) -> None:
     code = 0
     try:
-        os.setpgid(0, 0)  # its own group: one killpg stops it and what it started
-        die_with_parent(signal.SIGTERM, parent)
-        signal.signal(signal.SIGTERM, _terminated_with_watchdog)
-        signal.signal(signal.SIGINT, _terminated_with_watchdog)
-        signal.signal(signal.SIGUSR1, _deadline_passed)
+        _become_stoppable(parent)
         os.environ[SCRATCH_ENV] = str(scratch)
         try:
             out = (True, fn(*args))
@@ -109,39 +115,46 @@ def _child(fn: Callable, args: tuple, write_fd: int, scratch: Path, parent: int)
                 shutil.rmtree(scratch, ignore_errors=True)
                 raise
             out = (False, exc)
-        try:
-            data = pickle.dumps(out)
-        except Exception as exc:
-            data = pickle.dumps((False, CosimError(
-                f"{type(out[1]).__name__}: {out[1]} (could not be sent back: {exc})")))
-        view = memoryview(data)
-        while view:
-            view = view[os.write(write_fd, view):]
-    except BaseException:
+        _send(write_fd, _encode(out))
+    except BaseException:  # stopped (deadline, interrupt, parent gone)
         code = 1
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:
-                pass
-        os._exit(code)
+        _exit(code)
 
 
-def _read_all(fd: int, pid: int, t0: float, timeout_s: float | None) -> bytes | None:
-    """Everything the child writes until it closes the pipe; None past the deadline."""
-    chunks = []
-    while True:
-        left = None if timeout_s is None else timeout_s - (time.monotonic() - t0)
-        if left is not None and left <= 0:
-            return None
-        ready, _, _ = select.select([fd], [], [], left)
-        if not ready:
-            continue
-        chunk = os.read(fd, 1 << 20)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
+def _encode(out: tuple[bool, Any]) -> bytes:
+    """(ok, result or exception), pickled; an unpicklable one becomes a CosimError."""
+    try:
+        return pickle.dumps(out)
+    except Exception as exc:
+        return pickle.dumps((False, CosimError(
+            f"{type(out[1]).__name__}: {out[1]} (could not be sent back: {exc})")))
+
+
+def _result(payload: bytes, what: str, status: int) -> Any:
+    """The child's answer: its result, or its exception raised here; an empty answer
+    (it died first) is a CosimError naming how it ended."""
+    if not payload:
+        raise CosimError(f"{what}: the worker process died ({_describe(status)}) before "
+                         "returning a result; out of memory?")
+    ok, value = pickle.loads(payload)
+    if ok:
+        return value
+    raise value
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # a closed or broken stream: nothing to lose
+            pass
+
+
+def _exit(code: int) -> None:
+    """A child's way out: flush, then leave without running the parent's exit handlers."""
+    _flush()
+    os._exit(code)
 
 
 _DEADLINE_HIT = False
@@ -248,34 +261,24 @@ class StoppableWorker:
             self._discard(signal.SIGUSR1)
             raise _timeout(what, timeout_s, scratch)
         _drop_if_empty(scratch)
-        if not payload:  # the child died
+        status = 0
+        if not payload:  # the child died: reap it, the next call forks a new one
             pid, self.pid = self.pid, None
             _, status = os.waitpid(pid, 0)
             self._close()
-            raise CosimError(f"{what}: the worker process died ({_describe(status)}) before "
-                             "returning a result; out of memory?")
-        ok, value = pickle.loads(payload)
-        if ok:
-            return value
-        raise value
+        return _result(payload, what, status)
 
     def _start(self) -> None:
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
         req_r, req_w = os.pipe()
         res_r, res_w = os.pipe()
         parent = os.getpid()
-        pid = os.fork()
+        pid = _fork()
         if pid == 0:  # child: never returns
             os.close(req_w)
             os.close(res_r)
             _serve(req_r, res_w, parent)
         os.close(req_r)
         os.close(res_w)
-        try:
-            os.setpgid(pid, pid)
-        except OSError:
-            pass
         self.pid, self._to_child, self._from_child = pid, req_w, res_r
 
     def _discard(self, first: int) -> None:
@@ -332,11 +335,7 @@ def _serve(req_fd: int, res_fd: int, parent: int) -> None:
     """The worker child's loop: run each request, answer it; exit when the pipe closes."""
     code = 0
     try:
-        os.setpgid(0, 0)
-        die_with_parent(signal.SIGTERM, parent)
-        signal.signal(signal.SIGTERM, _terminated_with_watchdog)
-        signal.signal(signal.SIGINT, _terminated_with_watchdog)
-        signal.signal(signal.SIGUSR1, _deadline_passed)
+        _become_stoppable(parent)
         while True:
             request = _receive(req_fd, time.monotonic(), None)
             if not request:
@@ -347,20 +346,10 @@ def _serve(req_fd: int, res_fd: int, parent: int) -> None:
                 out = (True, fn(*args))
             except Exception as exc:  # every failure goes to the parent
                 out = (False, exc)
-            try:
-                data = pickle.dumps(out)
-            except Exception as exc:  # an unpicklable result or exception
-                data = pickle.dumps((False, CosimError(
-                    f"{type(out[1]).__name__}: {out[1]} (could not be sent back: {exc})")))
-            _send(res_fd, data)
+            _send(res_fd, _encode(out))
             if _DEADLINE_HIT:  # the parent gave up on this call and stops this child
                 break
     except BaseException:  # stopped (deadline, interrupt, parent gone)
         code = 1
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:
-                pass
-        os._exit(code)
+        _exit(code)

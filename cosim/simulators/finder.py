@@ -25,7 +25,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from cosim.simulators.processes import simulator_preexec
+from cosim.simulators.processes import run_tool
 
 FORCE_ENV = "COSIM_NGSPICE"
 PROBE_TIMEOUT_S = 10.0
@@ -84,9 +84,7 @@ def probe_path(path: str, origin: str, timeout_s: float | None = None
     """(info, "") when ``path`` answers ``--version`` as ngspice; (None, why) otherwise."""
     timeout_s = PROBE_TIMEOUT_S if timeout_s is None else timeout_s
     try:
-        out = subprocess.run([path, "--version"], capture_output=True, text=True,
-                             timeout=timeout_s, stdin=subprocess.DEVNULL,
-                             start_new_session=True, preexec_fn=simulator_preexec)
+        out = run_tool([path, "--version"], timeout_s)
     except subprocess.TimeoutExpired:
         return None, (f"ngspice at {path} did not answer `ngspice --version` within "
                       f"{timeout_s:g} s (hung or blocked); run it by hand to see why")
@@ -113,9 +111,7 @@ def _has_osdi(path: str, timeout_s: float) -> bool:
         deck = Path(d) / "probe.cir"
         deck.write_text(OSDI_PROBE)
         try:
-            out = subprocess.run([path, "-b", deck.name], cwd=d, capture_output=True,
-                                 text=True, timeout=timeout_s, stdin=subprocess.DEVNULL,
-                                 start_new_session=True, preexec_fn=simulator_preexec)
+            out = run_tool([path, "-b", deck.name], timeout_s, cwd=d)
         except (OSError, subprocess.TimeoutExpired):
             return False
     return "no such command" not in (out.stdout + out.stderr).lower()

@@ -218,35 +218,34 @@ POLL_S = 0.5
 
 def _wait(proc: subprocess.Popen, t0: float, timeout_s: float | None, log: Path,
           on_progress: Callable[[float], None] | None) -> int:
-    """Wait for ngspice; raise TimeoutExpired past ``timeout_s``; report progress.
+    """Wait for ngspice; raise TimeoutExpired past ``timeout_s``; report progress
+    (every POLL_S, when asked) from the sweep position ngspice printed last.
 
-    Without progress the wait is a ``select`` on the process's pidfd (Linux): it
-    wakes when ngspice exits, where ``Popen.wait(timeout)`` polls with sleeps of up
-    to 50 ms, a cost paid by every small deck."""
-    if on_progress is None:
-        return _wait_exit(proc, timeout_s)
-    offset = 0
-    while True:
-        left = POLL_S if timeout_s is None else timeout_s - (time.perf_counter() - t0)
-        if left <= 0:
-            raise subprocess.TimeoutExpired(proc.args, timeout_s)
-        try:
-            return proc.wait(timeout=min(POLL_S, left))
-        except subprocess.TimeoutExpired:
-            value, offset = _last_reference(log, offset)
-            if value is not None:
-                on_progress(value)
-
-
-def _wait_exit(proc: subprocess.Popen, timeout_s: float | None) -> int:
+    The wait is a ``select`` on the process's pidfd (Linux): it wakes when ngspice
+    exits, where ``Popen.wait(timeout)`` polls with sleeps of up to 50 ms, a cost
+    paid by every small deck."""
     try:
         fd = os.pidfd_open(proc.pid)
-    except (AttributeError, OSError):  # not Linux >= 5.3: Popen's polling wait
-        return proc.wait(timeout=timeout_s)
+    except (AttributeError, OSError):  # not Linux >= 5.3: Popen's polling wait below
+        fd = None
+    offset = 0
     try:
-        ready, _, _ = select.select([fd], [], [], timeout_s)
+        while True:
+            left = None if timeout_s is None else timeout_s - (time.perf_counter() - t0)
+            if left is not None and left <= 0:
+                raise subprocess.TimeoutExpired(proc.args, timeout_s)
+            step = left if on_progress is None else min(POLL_S, left or POLL_S)
+            if fd is None:
+                try:
+                    return proc.wait(timeout=step)
+                except subprocess.TimeoutExpired:
+                    pass
+            elif select.select([fd], [], [], step)[0]:
+                return proc.wait()
+            if on_progress is not None:
+                value, offset = _last_reference(log, offset)
+                if value is not None:
+                    on_progress(value)
     finally:
-        os.close(fd)
-    if not ready:
-        raise subprocess.TimeoutExpired(proc.args, timeout_s)
-    return proc.wait()
+        if fd is not None:
+            os.close(fd)

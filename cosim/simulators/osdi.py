@@ -22,7 +22,7 @@ from pathlib import Path
 
 from cosim.errors import EngineUnavailable, SimulationError
 from cosim.simulators.finder import cache_root
-from cosim.simulators.processes import simulator_preexec
+from cosim.simulators.processes import run_tool
 
 COMPILER_ENV = "COSIM_OPENVAF"
 COMPILE_TIMEOUT_S = 300.0
@@ -58,8 +58,7 @@ def _compiler(forced: str | None) -> tuple[Compiler | None, str]:
     if shutil.which("ld") is None:
         return None, "openvaf-r needs the linker ld: apt-get install -y binutils"
     try:
-        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30,
-                             stdin=subprocess.DEVNULL)
+        out = run_tool([path, "--version"], 30.0)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return None, f"openvaf-r at {path} does not run: {exc}"
     version = (out.stdout + out.stderr).strip().splitlines()
@@ -89,10 +88,8 @@ def compile_va(source: str, module: str) -> Path:
     va.write_text(source)
     tmp = work / f"{module}.osdi"
     try:
-        res = subprocess.run([comp.path, "--target_cpu", "generic", "-o", str(tmp), str(va)],
-                             cwd=work, capture_output=True, text=True,
-                             timeout=COMPILE_TIMEOUT_S, stdin=subprocess.DEVNULL,
-                             start_new_session=True, preexec_fn=simulator_preexec)
+        res = run_tool([comp.path, "--target_cpu", "generic", "-o", str(tmp), str(va)],
+                       COMPILE_TIMEOUT_S, cwd=work)
     except subprocess.TimeoutExpired:
         raise SimulationError(f"openvaf-r took over {COMPILE_TIMEOUT_S:g} s on {va.name}",
                               rundir=work) from None

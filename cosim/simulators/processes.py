@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -60,6 +61,16 @@ def die_with_parent(sig: int = signal.SIGKILL, parent: int | None = None) -> Non
 def simulator_preexec() -> None:
     """``preexec_fn`` of simulator subprocesses (they also get their own session)."""
     die_with_parent(signal.SIGKILL)
+
+
+def run_tool(cmd: list[str], timeout_s: float, cwd: str | Path | None = None
+             ) -> subprocess.CompletedProcess:
+    """A short external command (a version probe, a compiler) with the same guards as
+    the simulators: no stdin, own session, dies with its parent; output captured as
+    text. Raises subprocess.TimeoutExpired (the command is killed) or OSError."""
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout_s,
+                          stdin=subprocess.DEVNULL, start_new_session=True,
+                          preexec_fn=simulator_preexec)
 
 
 def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
@@ -142,9 +153,9 @@ def wait_gone(pids: list[int], timeout_s: float = 5.0) -> list[int]:
         alive = []
         for pid in pids:
             try:
-                if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                if not _is_zombie(psutil.Process(pid)):
                     alive.append(pid)
-            except psutil.Error:
+            except psutil.Error:  # gone
                 pass
         if not alive or time.monotonic() > deadline:
             return alive
