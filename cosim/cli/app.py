@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cosim.cli.live import live_progress
 from cosim.errors import CosimError, EngineUnavailable, ParamError, SimulationError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -133,8 +134,6 @@ def stoppable(what: str, timeout_s: float, fn, *args: Any) -> Any:
     check_range("timeout", timeout_s, 0.0, 30 * 86400.0, lo_open=True)
 
     def work():
-        from cosim.cli.live import live_progress
-
         with live_progress():
             return fn(*args)
 
@@ -444,7 +443,8 @@ def sweep(
     check_scheduler(scheduler)
     if run_dir is not None and run_dir.exists() and not run_dir.is_dir():
         raise ParamError("run_dir", str(run_dir), "is a file; name a directory")
-    out, outcome = sweep_command(spec, results, run_dir, resume, scheduler, workers, csv)
+    with live_progress():
+        out, outcome = sweep_command(spec, results, run_dir, resume, scheduler, workers, csv)
     typer.echo(f"results: {out}")
     _exit_for(outcome, "sweep")
 
@@ -470,7 +470,9 @@ def report_variation(
     """Device-variation report: error distributions, heatmaps, accuracy, worst cases."""
     from cosim.reports.html import report_command
 
-    typer.echo(f"report: {report_command('variation', source, results)}")
+    with live_progress():  # a spec is swept first
+        page = report_command("variation", source, results)
+    typer.echo(f"report: {page}")
 
 
 @report_app.command("compare")
@@ -482,7 +484,9 @@ def report_compare(
     """Engine-comparison report: error vs size / wires / bits, scatter plots."""
     from cosim.reports.html import report_command
 
-    typer.echo(f"report: {report_command('compare', source, results)}")
+    with live_progress():  # a spec is swept first
+        page = report_command("compare", source, results)
+    typer.echo(f"report: {page}")
 
 
 @app.command()
@@ -499,7 +503,8 @@ def demo(
 
     check_int("workers", workers, 1, 256)
     check_int("seed", seed, 0)
-    _, variation, outcome = run_demo(results, seed, workers, echo=typer.echo)
+    with live_progress():
+        _, variation, outcome = run_demo(results, seed, workers, echo=typer.echo)
     typer.echo(f"report: {variation}")
     _exit_for(outcome, "demo")
 

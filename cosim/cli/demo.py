@@ -34,9 +34,8 @@ VARIATION_SPEC = {
 
 def run_demo(results_root: Path, seed: int = 0, workers: int = 2,
              echo=print) -> tuple[Path, Path, Outcome]:
-    """Returns (compare report, variation report, how the points of both ended)."""
-    from cosim.cli.live import progress_bar
-
+    """Returns (compare report, variation report, how the points of both ended).
+    Progress goes to the progress reports (the CLI shows them)."""
     run_dir = new_run_dir(results_root, "demo")
     reports = []
     outcomes = []
@@ -44,11 +43,7 @@ def run_demo(results_root: Path, seed: int = 0, workers: int = 2,
         raw = {**raw, "seeds": [seed + k for k in range(raw["seeds"])]}
         spec = spec_from_dict(raw)
         sub = run_dir / spec.name
-        with progress_bar(spec.name) as bar:
-            task = bar.add_task(spec.name, total=len(spec.points()), info="")
-            table = run_sweep(spec, json.dumps(raw, indent=2), sub, workers=workers, csv=True,
-                              on_point=lambda rec, n, tot, task=task: bar.update(task,
-                                                                                 completed=n))
+        table = run_sweep(spec, json.dumps(raw, indent=2), sub, workers=workers, csv=True)
         outcomes.append(Outcome.of(table))
         reports.append(make(sub))
         echo(f"{spec.name}: {reports[-1]}")

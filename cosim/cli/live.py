@@ -10,8 +10,9 @@ from contextlib import contextmanager
 from cosim.runs.progress import shown_by
 
 
-def progress_bar(label: str | None = None, *, total: float | None = None):
-    """A rich Progress with the project's columns (the CLI's one look for bars)."""
+@contextmanager
+def live_progress() -> Iterator[None]:
+    """Show every progress report made inside the block."""
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -22,16 +23,10 @@ def progress_bar(label: str | None = None, *, total: float | None = None):
         TimeRemainingColumn,
     )
 
-    return Progress(TextColumn(label or "{task.description}"), BarColumn(),
-                    TaskProgressColumn(), TimeElapsedColumn(), TextColumn("left"),
-                    TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
-                    console=Console(stderr=True), transient=True)
-
-
-@contextmanager
-def live_progress() -> Iterator[None]:
-    """Show every progress report made inside the block."""
-    bar = progress_bar()
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                   TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+                   TextColumn("{task.fields[info]}"), console=Console(stderr=True),
+                   transient=True)
     tasks: dict[str, int] = {}
 
     def sink(task: str, done: float, total: float | None, info: str) -> None:

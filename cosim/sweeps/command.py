@@ -1,4 +1,4 @@
-"""``cosim sweep``: load a spec, run it with a progress bar, write the table."""
+"""``cosim sweep``: load a spec, run it, write the table; how its points ended."""
 
 from __future__ import annotations
 
@@ -36,31 +36,11 @@ class Outcome:
 
 
 def sweep_command(spec_path: Path, results: Path, run_dir: Path | None, resume: bool,
-                  scheduler: str | None, workers: int, csv: bool, quiet: bool = False
-                  ) -> tuple[Path, Outcome]:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
+                  scheduler: str | None, workers: int, csv: bool) -> tuple[Path, Outcome]:
+    """Run a spec file into a (new) run directory; progress goes to the progress
+    reports (``cosim.runs.progress``), which the CLI shows."""
     spec, text = load_spec(spec_path)
     run_dir = run_dir or new_run_dir(results, f"sweep-{spec.name}")
-    total = len(spec.points())
-    failed = 0
-    with Progress(TextColumn(f"sweep {spec.name}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
-                  TextColumn("{task.fields[info]}"), transient=True, disable=quiet) as bar:
-        task = bar.add_task("sweep", total=total, info="")
-
-        def on_point(rec: dict, count: int, n: int) -> None:
-            nonlocal failed
-            failed += rec["status"] != "ok"
-            bar.update(task, completed=count, info=f"failed: {failed}" if failed else "")
-
-        table = run_sweep(spec, text, run_dir, scheduler=scheduler, workers=workers,
-                          resume=resume, csv=csv, on_point=on_point)
+    table = run_sweep(spec, text, run_dir, scheduler=scheduler, workers=workers,
+                      resume=resume, csv=csv)
     return run_dir, Outcome.of(table)

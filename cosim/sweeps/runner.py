@@ -37,6 +37,7 @@ from cosim.errors import CosimError, SimulationError, SimulationTimeout
 from cosim.runs.files import write_atomic, write_json
 from cosim.runs.isolated import StoppableWorker
 from cosim.runs.manifest import now_utc, write_manifest
+from cosim.runs.progress import report
 from cosim.sweeps.spec import SweepSpec, spec_from_dict
 from device_models.validation import ParamError
 
@@ -222,7 +223,7 @@ def _run_on_dask(spec: SweepSpec, pending: list[dict], run_dir: Path, scheduler:
         scratch = None if scheduler else (run_dir / "sim").resolve()
         futures = {client.submit(_run_batch, spec.kind, b, spec.timeout_s, scratch, pure=False,
                                  retries=0): b for b in batches}
-        count = n_done
+        count, failed = n_done, 0
         for fut in as_completed(futures):
             try:
                 records = fut.result()
@@ -233,6 +234,9 @@ def _run_on_dask(spec: SweepSpec, pending: list[dict], run_dir: Path, scheduler:
             for rec in records:
                 save_record(run_dir, rec)
                 count += 1
+                failed += rec["status"] != "ok"
+                report(f"sweep {spec.name}", count, n_total,
+                       f"failed: {failed}" if failed else "")
                 if on_point:
                     on_point(rec, count, n_total)
     except BaseException as exc:
