@@ -25,6 +25,7 @@ LAYERS = (
     "cosim.nn",
     "cosim.studies",
     "cosim.sweeps",
+    "cosim.codesign",    # the co-design search runs on the sweep machinery
     "cosim.reports",
     "cosim.cli",
 )

@@ -491,6 +491,59 @@ def report_compare(
 
 @app.command()
 @handle_errors
+def codesign(
+    spec: Annotated[Path, typer.Argument(help="Co-design spec (TOML); see "
+                                               "examples/codesign.toml.")],
+    results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
+        "results"),
+    run_dir: Annotated[Path | None, typer.Option(help="Run directory (default: new).")] = None,
+    resume: Annotated[bool, typer.Option(help="Skip the points already finished.")] = False,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler, tcp://host:port.")] = None,
+    workers: Annotated[int, typer.Option(help="LocalCluster worker processes.")] = 2,
+    spice: Annotated[bool, typer.Option(help="Spot-check the closed-form energy against "
+                                             "ngspice too (not only the behavioral engine).")
+                     ] = True,
+    reuse_training: Annotated[Path | None, typer.Option(
+        help="A previous codesign run whose finished training points (same architectures, "
+             "seeds and training settings) are copied instead of trained again.")] = None,
+) -> None:
+    """Semi-decoupled architecture-hardware search: architectures ranked on a proxy
+    design, the best K searched over every design, against the exhaustive search."""
+    from cosim.codesign.command import codesign_command
+    from cosim.sweeps.runner import check_scheduler
+    from device_models.validation import check_int
+
+    check_int("workers", workers, 1, 256)
+    check_scheduler(scheduler)
+    if resume and run_dir is None:
+        raise ParamError("run_dir", None, "is required with --resume")
+    if run_dir is not None and run_dir.exists() and not run_dir.is_dir():
+        raise ParamError("run_dir", str(run_dir), "is a file; name a directory")
+    with live_progress():
+        out, summary = codesign_command(spec, results, run_dir, resume, scheduler, workers,
+                                        spice, reuse_training)
+    for row in summary["searches"]:
+        if row.get("found"):
+            typer.echo(f"{row['search']:<40}: {row['architecture']} on tile {row['hw_tile']}, "
+                       f"{row['hw_adc_arch']}{row['hw_adc_bits']}, {row['hw_encoding']}, "
+                       f"{row['hw_cell']}: {row['energy_j'] * 1e12:.1f} pJ, "
+                       f"{row['latency_s'] * 1e9:.0f} ns")
+        else:
+            typer.echo(f"{row['search']:<40}: nothing feasible")
+    sc = summary["search_cost"]
+    typer.echo(f"search cost: {sc['semi_decoupled']} vs {sc['exhaustive']} evaluations "
+               f"({sc['ratio']:.1f}x)")
+    typer.echo(f"report: {out / 'report.html'}")
+    failed = summary["failed_points"]
+    if failed["train"] or failed["deploy"]:
+        typer.echo(f"codesign: {failed['train']} training and {failed['deploy']} deployment "
+                   "points failed (their seeds are left out); first errors:\n  "
+                   + "\n  ".join(f"{pid}: {err}" for pid, err in failed["first"]), err=True)
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
+@app.command()
+@handle_errors
 def demo(
     results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
         "results"),

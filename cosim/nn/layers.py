@@ -35,6 +35,8 @@ from device_models.registry import CellOptions, check_cell_kind, make_cell
 from device_models.validation import ParamError, check_choice, check_int, check_range
 from periphery.converters import AdcParams, DacParams
 
+DAC_ENCODINGS = ("amplitude", "pwm", "bit_serial")
+
 
 @dataclass(frozen=True)
 class HardwareConfig:
@@ -50,6 +52,10 @@ class HardwareConfig:
     """Row DAC resolution."""
     dac_v_fs_v: float = 0.2
     """Row DAC full scale (V)."""
+    dac_encoding: str = "amplitude"
+    """How inputs reach the rows: amplitude (the code sets the voltage) | pwm (full-scale
+    pulses, width = code) | bit_serial (one bit-plane per cycle, ADC per plane,
+    digital shift-add)."""
     adc_bits: int = 8
     """Column ADC resolution."""
     adc_range: str = "max"
@@ -78,7 +84,8 @@ class HardwareConfig:
         check_choice("hardware.engine", self.engine, tuple(ENGINES))
         check_int("hardware.tile_rows", self.tile_rows, 1, 4096)
         check_int("hardware.tile_cols", self.tile_cols, 1, 4096)
-        DacParams(self.dac_bits, self.dac_v_fs_v)
+        check_choice("hardware.dac_encoding", self.dac_encoding, DAC_ENCODINGS)
+        self.dac()
         AdcParams(self.adc_bits)
         check_choice("hardware.adc_range", self.adc_range, ("max", "percentile"))
         check_range("hardware.adc_percentile", self.adc_percentile, 50.0, 100.0)
@@ -89,6 +96,12 @@ class HardwareConfig:
         check_range("hardware.pulse_v", self.pulse_v, 0.0, 10.0, lo_open=True)
         check_range("hardware.pulse_width_s", self.pulse_width_s, 1e-12, 1.0)
         check_int("hardware.max_pulses", self.max_pulses, 1, 1000)
+
+    def dac(self) -> DacParams:
+        """The row drivers this configuration describes."""
+        return DacParams(self.dac_bits, self.dac_v_fs_v,
+                         encoding="pwm" if self.dac_encoding == "pwm" else "amplitude",
+                         bit_serial=self.dac_encoding == "bit_serial")
 
     def make_cell(self) -> Cell:
         return make_cell(self.cell, CellOptions(v_read_v=self.dac_v_fs_v,
@@ -113,7 +126,7 @@ class AnalogLayer:
             raise ParamError("hardware.cell", hw.cell,
                              "pruned weights need a prunable cell (e.g. sparse_fefet)")
         self.input_scale = input_scale
-        self.dac = DacParams(hw.dac_bits, hw.dac_v_fs_v)
+        self.dac = hw.dac()
         g_min, g_max = self.cell.g_range()
         self.mapping: WeightMapping = fit_mapping(w * self.mask, g_min, g_max)
         self.row_tiles, self.col_tiles = _tiles(w.shape[0], hw.tile_rows), _tiles(w.shape[1],

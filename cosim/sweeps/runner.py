@@ -21,13 +21,14 @@ worker that is stopped at the spec's ``timeout_s``, whatever the engine.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import re
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,18 +42,20 @@ from cosim.runs.progress import report
 from cosim.sweeps.spec import SweepSpec, spec_from_dict
 from device_models.validation import ParamError
 
+Task = Callable[[dict[str, Any], float], dict[str, Any]]
+"""What a point runs: ``task(params, timeout_s) -> {"metrics": {...}, "artifacts": {...}}``
+(a module-level function or a ``functools.partial`` of one, so Dask can ship it)."""
 
-def execute_point(kind: str, point: dict[str, Any], timeout_s: float,
+
+def execute_point(task: Task, point: dict[str, Any], timeout_s: float,
                   scratch: Path | None = None) -> dict[str, Any]:
     """Run on a worker: never raises for a point's own failure; returns a record.
     The point runs in a child process stopped after ``timeout_s``; its simulators'
     files go under ``scratch`` (kept there only when the point fails)."""
-    from cosim.sweeps.points import run_point
-
     t0 = time.perf_counter()
     record: dict[str, Any] = {"id": point["id"], "params": point["params"]}
     try:
-        out = _worker().call(run_point, kind, point["params"], timeout_s, timeout_s=timeout_s,
+        out = _worker().call(task, point["params"], timeout_s, timeout_s=timeout_s,
                              what=f"point {point['id']}", scratch_root=scratch)
         record.update(status="ok", metrics=out["metrics"], error=None)
         arts = out.get("artifacts") or {}
@@ -147,8 +150,13 @@ def run_sweep(spec: SweepSpec, spec_text: str, run_dir: Path, *, scheduler: str 
     done = finished_ids(run_dir) if resume else set()
     pending = [p for p in points if p["id"] not in done]
     if pending:
-        _run_on_dask(spec, pending, run_dir, scheduler, workers, on_point, len(done),
-                     len(points), batch)
+        from cosim.sweeps.points import run_point
+
+        with dask_client(scheduler, workers) as client:
+            run_points(client, functools.partial(run_point, spec.kind), pending, run_dir,
+                       timeout_s=spec.timeout_s, label=f"sweep {spec.name}", n_done=len(done),
+                       n_total=len(points), on_point=on_point, batch=batch,
+                       remote=scheduler is not None)
     table = collect(run_dir, spec)
     buf = io.BytesIO()
     table.to_parquet(buf, index=False)
@@ -163,9 +171,9 @@ def run_sweep(spec: SweepSpec, spec_text: str, run_dir: Path, *, scheduler: str 
     return table
 
 
-def _run_batch(kind: str, batch: list[dict], timeout_s: float,
+def _run_batch(task: Task, batch: list[dict], timeout_s: float,
                scratch: Path | None) -> list[dict]:
-    return [execute_point(kind, p, timeout_s, scratch) for p in batch]
+    return [execute_point(task, p, timeout_s, scratch) for p in batch]
 
 
 def tidy_scratch(run_dir: Path) -> None:
@@ -192,13 +200,16 @@ def tidy_scratch(run_dir: Path) -> None:
         sim.rmdir()
 
 
-def _run_on_dask(spec: SweepSpec, pending: list[dict], run_dir: Path, scheduler: str | None,
-                 workers: int, on_point, n_done: int, n_total: int, batch: int | None) -> None:
-    """Submit the pending points in batches (default: about 8 tasks per worker thread,
-    so cheap points do not pay the per-task scheduling cost one by one)."""
+@contextlib.contextmanager
+def dask_client(scheduler: str | None, workers: int) -> Iterator[Any]:
+    """A Dask client on ``scheduler`` or on a LocalCluster of ``workers`` processes,
+    closed on exit. On Ctrl-C / SIGTERM the workers and their point runners are
+    stopped first (a graceful close waits for the busy workers' tasks, up to a
+    point's whole timeout); the close of what is left then runs in the background,
+    silenced (the CLI exits at once; a notebook keeps its prompt)."""
     import logging
 
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, LocalCluster
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
     cluster = None
@@ -215,36 +226,9 @@ def _run_on_dask(spec: SweepSpec, pending: list[dict], run_dir: Path, scheduler:
         client = Client(cluster)
     interrupted = False
     try:
-        if batch is None:
-            threads = sum(client.nthreads().values()) or workers
-            batch = max(1, -(-len(pending) // (8 * threads)))
-        batches = [pending[i:i + batch] for i in range(0, len(pending), batch)]
-        # simulator files of failed points next to the results (remote workers: their tmp)
-        scratch = None if scheduler else (run_dir / "sim").resolve()
-        futures = {client.submit(_run_batch, spec.kind, b, spec.timeout_s, scratch, pure=False,
-                                 retries=0): b for b in batches}
-        count, failed = n_done, 0
-        for fut in as_completed(futures):
-            try:
-                records = fut.result()
-            except Exception as exc:  # worker died / killed: record every point of the batch
-                records = [{"id": p["id"], "params": p["params"], "status": "failed",
-                            "metrics": {}, "error": f"worker lost: {type(exc).__name__}: {exc}",
-                            "seconds": float("nan")} for p in futures[fut]]
-            for rec in records:
-                save_record(run_dir, rec)
-                count += 1
-                failed += rec["status"] != "ok"
-                report(f"sweep {spec.name}", count, n_total,
-                       f"failed: {failed}" if failed else "")
-                if on_point:
-                    on_point(rec, count, n_total)
+        yield client
     except BaseException as exc:
         if not isinstance(exc, Exception):  # Ctrl-C, SIGTERM: workers first, then Dask
-            # A graceful close waits for the busy workers' tasks (up to a point's
-            # whole timeout): stop the workers and their simulators now; the close
-            # of what is left of the cluster then runs in the background, silenced
-            # (the CLI exits at once; a notebook keeps its prompt).
             from cosim.simulators.processes import stop_descendants
 
             interrupted = True
@@ -255,8 +239,6 @@ def _run_on_dask(spec: SweepSpec, pending: list[dict], run_dir: Path, scheduler:
             stop_descendants()
         raise
     finally:
-        tidy_scratch(run_dir)
-
         def close() -> None:
             with contextlib.suppress(Exception):
                 client.close(timeout=CLOSE_TIMEOUT_S)
@@ -268,6 +250,49 @@ def _run_on_dask(spec: SweepSpec, pending: list[dict], run_dir: Path, scheduler:
             threading.Thread(target=close, name="cosim-dask-close", daemon=True).start()
         else:
             close()
+
+
+def run_points(client: Any, task: Task, pending: list[dict], run_dir: Path, *,
+               timeout_s: float, label: str, n_done: int = 0, n_total: int | None = None,
+               on_point: Callable[[dict, int, int], None] | None = None,
+               batch: int | None = None, remote: bool = False) -> list[dict]:
+    """Run ``pending`` points on ``client`` and save each record under
+    ``run_dir/points`` as it arrives; return the records. Points go in batches
+    (default: about 8 tasks per worker thread, so cheap points do not pay the
+    per-task scheduling cost one by one)."""
+    from distributed import as_completed
+
+    n_total = n_done + len(pending) if n_total is None else n_total
+    (run_dir / "points").mkdir(parents=True, exist_ok=True)
+    out: list[dict] = []
+    try:
+        if batch is None:
+            threads = sum(client.nthreads().values()) or 1
+            batch = max(1, -(-len(pending) // (8 * threads)))
+        batches = [pending[i:i + batch] for i in range(0, len(pending), batch)]
+        # simulator files of failed points next to the results (remote workers: their tmp)
+        scratch = None if remote else (run_dir / "sim").resolve()
+        futures = {client.submit(_run_batch, task, b, timeout_s, scratch, pure=False,
+                                 retries=0): b for b in batches}
+        count, failed = n_done, 0
+        for fut in as_completed(futures):
+            try:
+                records = fut.result()
+            except Exception as exc:  # worker died / killed: record every point of the batch
+                records = [{"id": p["id"], "params": p["params"], "status": "failed",
+                            "metrics": {}, "error": f"worker lost: {type(exc).__name__}: {exc}",
+                            "seconds": float("nan")} for p in futures[fut]]
+            for rec in records:
+                save_record(run_dir, rec)
+                out.append(rec)
+                count += 1
+                failed += rec["status"] != "ok"
+                report(label, count, n_total, f"failed: {failed}" if failed else "")
+                if on_point:
+                    on_point(rec, count, n_total)
+    finally:
+        tidy_scratch(run_dir)
+    return out
 
 
 def collect(run_dir: Path, spec: SweepSpec):

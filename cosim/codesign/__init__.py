@@ -1,0 +1,1 @@
+"""Semi-decoupled architecture-hardware co-design search (``cosim codesign``)."""
