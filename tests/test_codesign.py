@@ -294,6 +294,12 @@ def test_codesign_command_end_to_end(tmp_path):
     assert json.loads((run2 / "summary.json").read_text())["training_reused"] == 8
     assert (pd.read_parquet(run2 / "architectures.parquet").val_mean.to_numpy()
             == archs.val_mean.to_numpy()).all()
+    # the report can be written again from the run; a folder that is no run exits 2
+    (run / "report.html").unlink()
+    r5 = cosim("report", "codesign", str(run), cwd=tmp_path)
+    assert r5.returncode == 0 and (run / "report.html").exists(), r5.stderr[-2000:]
+    r6 = cosim("report", "codesign", str(tmp_path), cwd=tmp_path)
+    assert r6.returncode == 2 and "summary.json" in r6.stderr
     # a different spec cannot resume this run
     spec.write_text(TINY.replace("k = 2", "k = 3"))
     r3 = cosim("codesign", str(spec), "--run-dir", str(run), "--resume", cwd=tmp_path)
@@ -307,3 +313,13 @@ def test_codesign_bad_spec_exits_2(tmp_path):
     assert r.returncode == 2
     assert "hardware.tile[0]" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "res").exists() or not any((tmp_path / "res").iterdir())
+
+
+def test_shipped_codesign_examples_are_valid():
+    from cosim.codesign.spec import load_spec
+
+    paths = sorted((Path(__file__).parent.parent / "examples" / "codesign").glob("*.toml"))
+    assert paths
+    for path in paths:
+        spec, _ = load_spec(path)
+        assert 100 <= len(spec.architectures) and 1000 <= len(spec.designs()) <= 5000

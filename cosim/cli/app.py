@@ -493,7 +493,7 @@ def report_compare(
 @handle_errors
 def codesign(
     spec: Annotated[Path, typer.Argument(help="Co-design spec (TOML); see "
-                                               "examples/codesign.toml.")],
+                                               "examples/codesign/digits.toml.")],
     results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
         "results"),
     run_dir: Annotated[Path | None, typer.Option(help="Run directory (default: new).")] = None,
@@ -522,6 +522,9 @@ def codesign(
     with live_progress():
         out, summary = codesign_command(spec, results, run_dir, resume, scheduler, workers,
                                         spice, reuse_training)
+        from cosim.reports.codesign import codesign_report
+
+        codesign_report(out)
     for row in summary["searches"]:
         if row.get("found"):
             typer.echo(f"{row['search']:<40}: {row['architecture']} on tile {row['hw_tile']}, "
@@ -540,6 +543,18 @@ def codesign(
                    "points failed (their seeds are left out); first errors:\n  "
                    + "\n  ".join(f"{pid}: {err}" for pid, err in failed["first"]), err=True)
         raise typer.Exit(EXIT_SOME_FAILED)
+
+
+@report_app.command("codesign")
+@handle_errors
+def report_codesign(
+    run_dir: Annotated[Path, typer.Argument(help="A finished codesign run directory.")],
+) -> None:
+    """Co-design report (again) from a finished run: searches, Pareto fronts, rank
+    agreement, sensitivity, accuracy on hardware, spot check."""
+    from cosim.reports.codesign import codesign_report
+
+    typer.echo(f"report: {codesign_report(run_dir)}")
 
 
 @app.command()

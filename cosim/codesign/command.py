@@ -16,7 +16,8 @@ Run directory::
     rank_agreement.parquet   Spearman / Kendall of architecture rankings between designs
     hardware_accuracy.parquet accuracy on hardware of every (architecture, design) deployed
     spot_check.parquet       closed-form vs behavioral vs spice energy by block
-    summary.json, manifest.json, report.html
+    summary.json, manifest.json
+    report.html              written by the CLI (``cosim.reports.codesign``)
 
 Training and deployment points run on the sweep machinery (Dask workers, one
 stoppable child each, records written as they finish); ``--resume`` with the same
@@ -57,6 +58,9 @@ class Stage:
     spec: CodesignSpec
     task: Any
     kind: str
+    batch: int | None = None
+    """Points per Dask task (None: the runner's default; 1 for points of seconds, so one
+    slow task does not hold a batch while the other workers idle)."""
     failed: dict[str, str] = dataclasses.field(default_factory=dict)
     """Point id -> first line of its error, for every point that did not finish."""
 
@@ -68,7 +72,8 @@ class Stage:
         if pending:
             run_points(self.client, self.task, pending, self.run_dir,
                        timeout_s=self.spec.timeout_s, label=label,
-                       n_done=len(points) - len(pending), n_total=len(points))
+                       n_done=len(points) - len(pending), n_total=len(points),
+                       batch=self.batch)
         records = {p["id"]: json.loads(point_path(self.run_dir, p["id"]).read_text())
                    for p in points}
         for pid, rec in records.items():
@@ -280,7 +285,8 @@ def codesign_command(spec_path: Path, results: Path, run_dir: Path | None = None
                        "kendall": t} for (i, j), r, t in zip(pairs, rho, tau, strict=True)]
 
         # accuracy on hardware, for the kept architectures only
-        deploy = Stage(run_dir / "deploy", client, spec, deploy_architecture, "codesign-deploy")
+        deploy = Stage(run_dir / "deploy", client, spec, deploy_architecture, "codesign-deploy",
+                       batch=1)
         hwacc = HardwareAccuracy(deploy, spec, designs, weights)
         acc_designs = _accuracy_designs(spec, designs, proxy, rng)
         if len(kept):
@@ -346,9 +352,6 @@ def codesign_command(spec_path: Path, results: Path, run_dir: Path | None = None
     write_json(run_dir / "summary.json", summary)
     write_manifest(run_dir, f"codesign {spec.name}", {"spec": spec.raw, "proxy": spec.proxy},
                    None, started)
-    from cosim.reports.codesign import codesign_report
-
-    codesign_report(run_dir)
     return run_dir, summary
 
 
@@ -366,8 +369,10 @@ def _summary(spec: CodesignSpec, designs, proxy, archs, searches, agree, s_per_e
     frac = {}
     for metric, df in agree.groupby("metric"):
         rho = df.spearman.dropna()
-        frac[metric] = {"pairs": len(df), "spearman_median": float(rho.median()),
-                        "fraction_spearman_ge_0.9": float((rho >= 0.9).mean()),
+        frac[metric] = {"pairs": len(df), "pairs_ranked": len(rho),
+                        "spearman_median": float(rho.median()) if len(rho) else np.nan,
+                        "fraction_spearman_ge_0.9": float((rho >= 0.9).mean()) if len(rho)
+                        else np.nan,
                         "kendall_median": float(df.kendall.dropna().median())}
     return {"architectures": n_a, "designs": n_h, "seeds": len(spec.seeds), "k": spec.k,
             "feasible_architectures": int(archs.feasible.sum()),
