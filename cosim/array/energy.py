@@ -106,20 +106,24 @@ def adc_time_s(cols: int, adc, e: EnergyParams) -> float:
     return min(adc.cols_per_adc, cols) * adc.clocks_per_conversion * e.t_clk_s
 
 
-def analytic_energy(state, v_rows: np.ndarray, i_cols: np.ndarray, config) -> dict:
+def analytic_energy(state, v_rows: np.ndarray, i_cols: np.ndarray, config,
+                    duty: np.ndarray | None = None) -> dict:
     """NeuroSim-style estimate per vector: every block from closed forms, no waveforms.
 
-    array = sum_i V_i I_i t_rows (row voltage x row current, static cell model; t_rows
-    is the row pulse's equivalent time for an integrator, the window for a TIA),
+    array = sum_i V_i I_i(V_i) d_i t_rows (row pulse voltage x the row current at it x
+    the pulse's duty, static cell model; t_rows is the row pulse's equivalent time for
+    an integrator, the window for a TIA; ``duty`` None = 1, amplitude inputs),
     sensing = VDD (I_bias + |I_col|) T per column, dac and adc as in the simulated
-    path's models.
+    path's models (which take the window-average row voltage V_i d_i).
     """
     sense = config.sense
     period = sense.period_s
     fields = state.read_fields()
     v_col = sense.virtual_ground_v(i_cols)[:, None, :]
     i_rows = state.cell.current(v_rows[:, :, None], fields, v_col).sum(axis=2)
-    array = np.sum(v_rows * i_rows, axis=1) * sense.t_rows_s
+    d = 1.0 if duty is None else duty
+    array = np.sum(v_rows * i_rows * d, axis=1) * sense.t_rows_s
+    v_rows = v_rows * d
     sensing = (sense.vdd_v * sense.i_bias_a * state.phys_cols
                + sense.signal_supply_v * np.abs(i_cols).sum(axis=1)) * period
     return {"array": array, "sensing": sensing,

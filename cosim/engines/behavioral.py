@@ -104,7 +104,7 @@ class BehavioralEngine(EngineBase):
             i_col[s:s + step] = cells.sum(axis=1)
         if sense is None:
             return finish(self.name, state, config, i_col, v, t0, rng if self.noise else None)
-        energy = analytic_energy(state, v, i_col, config)
+        energy = analytic_energy(state, drive, i_col, config, duty)
         return finish(self.name, state, config, sense.readout_a(i_col), v, t0,
                       rng if self.noise else None, energy_j=energy,
                       energy_basis={k: "analytic (NeuroSim-style)" for k in energy})

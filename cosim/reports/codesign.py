@@ -127,9 +127,10 @@ def codesign_report(run_dir: Path) -> Path:
     rep.heading("Accuracy on hardware (kept architectures, behavioral deploy)")
     rep.table(t["hardware_accuracy"])
     rep.heading("Closed-form energy vs the engines (one tile per design)")
-    rep.text("closed_vs_X = closed form / engine - 1, energy per vector by block. The "
-             "behavioral engine's PWM array energy uses the window-average row voltage, "
-             "so it under-counts V^2; spice integrates the real pulses.")
+    rep.text("closed_vs_X = closed form / engine - 1, energy per vector by block. With "
+             "amplitude inputs the closed form's chord conductance at full scale "
+             "over-states the FeFET's sub-linear current below it; PWM and bit-serial rows "
+             "sit at 0 or full scale.")
     rep.table(t["spot_check"])
     rep.heading("Architectures")
     rep.table(arch)
