@@ -75,6 +75,7 @@ def stats_row(n_in=64, n_out=16, kept=1.0, **kw):
     ({"objective": "area"}, "objective"),
     ({"k": 100000}, "k"),
     ({"seeds": 0}, "seeds"),
+    ({"selection": "random"}, "selection"),
 ])
 def test_spec_errors_name_the_field(raw, place):
     with pytest.raises(ParamError) as err:
@@ -171,6 +172,22 @@ def test_semi_decoupled_finds_the_optimum_only_with_enough_architectures():
     # infeasible architectures never win
     assert search.exhaustive(obj, np.array([True, True, False])).arch == 0
     assert search.semi_decoupled(obj, feasible, 0, 1).evaluations == 3 + 1 * 2
+
+
+def test_pareto_selection_keeps_the_non_dominated_architectures():
+    pts = np.array([[1.0, 5.0], [2.0, 2.0], [3.0, 3.0], [5.0, 1.0], [2.0, 2.0]])
+    assert search.pareto_set(pts).tolist() == [0, 1, 3, 4]  # [3, 3] is dominated by [2, 2]
+    energy = np.array([[1.0], [2.0], [3.0], [0.5]])
+    latency = np.array([[4.0], [1.0], [3.0], [4.0]])
+    accuracy = np.array([0.90, 0.95, 0.99, 0.90])
+    obj = energy * latency
+    feasible = np.array([True, True, True, True])
+    # front: 1 (fast), 2 (most accurate), 3 (cheapest); 0 is dominated by 3
+    assert sorted(search.pareto_k(obj, feasible, 0, 10, energy, latency, accuracy)) == [1, 2, 3]
+    # capped at K by the objective: 1 (EDP 2) before 3 (EDP 2, later) before 2 (EDP 9)
+    assert search.pareto_k(obj, feasible, 0, 2, energy, latency, accuracy).tolist() == [1, 3]
+    assert 3 not in search.pareto_k(obj, np.array([1, 1, 1, 0], bool), 0, 10, energy,
+                                    latency, accuracy)
 
 
 def test_lazy_optimum_is_the_constrained_optimum_with_fewer_evaluations():
@@ -300,6 +317,15 @@ def test_codesign_command_end_to_end(tmp_path):
     assert r5.returncode == 0 and (run / "report.html").exists(), r5.stderr[-2000:]
     r6 = cosim("report", "codesign", str(tmp_path), cwd=tmp_path)
     assert r6.returncode == 2 and "summary.json" in r6.stderr
+    # the Pareto selection runs end to end and keeps at most K
+    spec_p = tmp_path / "pareto.toml"
+    spec_p.write_text(TINY.replace("k = 2", 'k = 2\nselection = "pareto"'))
+    r7 = cosim("codesign", str(spec_p), "--run-dir", str(tmp_path / "run3"),
+               "--reuse-training", str(run), "--no-spice", cwd=tmp_path)
+    assert r7.returncode == 0, r7.stderr[-3000:]
+    s7 = json.loads((tmp_path / "run3" / "summary.json").read_text())
+    assert s7["selection"] == "pareto" and 1 <= s7["kept"] <= 2
+    assert s7["search_cost"]["semi_decoupled"] == 4 + s7["kept"] * 4
     # a different spec cannot resume this run
     spec.write_text(TINY.replace("k = 2", "k = 3"))
     r3 = cosim("codesign", str(spec), "--run-dir", str(run), "--resume", cwd=tmp_path)

@@ -260,9 +260,17 @@ def codesign_command(spec_path: Path, results: Path, run_dir: Path | None = None
         cost, s_per_eval = cost_table(spec, stats, h)
         obj = search.objective(cost, spec.objective)
         feasible = (archs.val_mean.to_numpy() >= spec.target_accuracy) & np.isfinite(obj[:, 0])
+        val = archs.val_mean.to_numpy()
+
+        def select(p: int, k: int) -> np.ndarray:
+            if spec.selection == "pareto":
+                return search.pareto_k(obj, feasible, p, k, cost["energy_j"],
+                                       cost["latency_s"], val)
+            return search.top_k(obj, feasible, p, k)
+
         best = search.exhaustive(obj, feasible)
-        semi = search.semi_decoupled(obj, feasible, proxy, spec.k)
-        kept = search.top_k(obj, feasible, proxy, spec.k)
+        kept = select(proxy, spec.k)
+        semi = search.search_kept(obj, kept)
 
         # sensitivity to K and to the proxy
         n_more = min(spec.sensitivity_proxies, len(designs) - 1)
@@ -271,9 +279,11 @@ def codesign_command(spec_path: Path, results: Path, run_dir: Path | None = None
         sens = []
         for p_i, p in enumerate([proxy, *others.tolist()]):
             for k in spec.sensitivity_k:
-                r = search.regret(search.semi_decoupled(obj, feasible, p, k), best)
+                chosen = select(p, k)
+                r = search.regret(search.search_kept(obj, chosen), best)
                 sens.append({"proxy": "named" if p_i == 0 else f"random {p_i}", "k": k,
-                             "regret": r, "evaluations": len(obj) + k * len(designs),
+                             "kept": len(chosen), "regret": r,
+                             "evaluations": len(obj) + len(chosen) * len(designs),
                              **{f"hw_{key}": v for key, v in designs[p].items()}})
         # architecture rankings between designs: latency and energy
         valid = np.isfinite(obj[:, 0])
@@ -377,9 +387,11 @@ def _summary(spec: CodesignSpec, designs, proxy, archs, searches, agree, s_per_e
     return {"architectures": n_a, "designs": n_h, "seeds": len(spec.seeds), "k": spec.k,
             "feasible_architectures": int(archs.feasible.sum()),
             "target_accuracy": spec.target_accuracy, "objective": spec.objective,
+            "selection": spec.selection, "kept": int(archs.kept.sum()),
             "proxy": designs[proxy],
-            "search_cost": {"exhaustive": n_a * n_h, "semi_decoupled": n_a + spec.k * n_h,
-                            "ratio": n_a * n_h / (n_a + spec.k * n_h)},
+            "search_cost": {"exhaustive": n_a * n_h,
+                            "semi_decoupled": n_a + int(archs.kept.sum()) * n_h,
+                            "ratio": n_a * n_h / (n_a + int(archs.kept.sum()) * n_h)},
             "searches": searches, "rank_agreement": frac,
             "cost_model_us_per_evaluation": s_per_eval * 1e6, "wall_s": wall,
             "scheduler": scheduler}

@@ -3,7 +3,8 @@ that test the semi-decoupled premise. Pure numpy/scipy on tables the command bui
 
 - exhaustive: the best feasible (a, h) over all of A x H (|A||H| evaluations);
 - semi-decoupled: rank the feasible architectures on the proxy design h0, keep the
-  best K, then search all of H with those K only (|A| + K|H| evaluations);
+  best K (by the objective, or the proxy's energy-latency-accuracy Pareto front
+  capped at K), then search all of H with those only (|A| + K|H| evaluations);
 - regret: objective(semi-decoupled optimum) / objective(exhaustive optimum) - 1;
 - rank agreement: Spearman rho and Kendall tau of the architectures' order under
   two designs, over sampled pairs of designs;
@@ -49,13 +50,40 @@ def top_k(obj: np.ndarray, feasible: np.ndarray, proxy: int, k: int) -> np.ndarr
     return idx[np.argsort(obj[idx, proxy], kind="stable")[:k]]
 
 
-def semi_decoupled(obj: np.ndarray, feasible: np.ndarray, proxy: int, k: int) -> Choice | None:
-    kept = top_k(obj, feasible, proxy, k)
+def pareto_set(points: np.ndarray) -> np.ndarray:
+    """Indices of the rows of ``points`` (n, m) that no other row dominates (every
+    column no worse and one better; all columns minimised)."""
+    keep = []
+    for i, p in enumerate(points):
+        dominated = np.all(points <= p, axis=1) & np.any(points < p, axis=1)
+        if not dominated.any():
+            keep.append(i)
+    return np.array(keep, dtype=int)
+
+
+def pareto_k(obj: np.ndarray, feasible: np.ndarray, proxy: int, k: int,
+             energy: np.ndarray, latency: np.ndarray, accuracy: np.ndarray) -> np.ndarray:
+    """The feasible architectures on the proxy's (energy, latency, -accuracy) Pareto
+    front; when the front holds more than K, its K best by the objective."""
+    idx = np.flatnonzero(feasible)
+    if not len(idx):
+        return idx
+    front = idx[pareto_set(np.stack([energy[idx, proxy], latency[idx, proxy],
+                                     -accuracy[idx]], axis=1))]
+    return front[np.argsort(obj[front, proxy], kind="stable")[:k]]
+
+
+def search_kept(obj: np.ndarray, kept: np.ndarray) -> Choice | None:
+    """Best (a, h) with a in ``kept``, over every design; evaluations |A| + |kept||H|."""
     if not len(kept):
         return None
     sub = obj[kept]
     a, h = np.unravel_index(np.argmin(sub), sub.shape)
     return Choice(int(kept[a]), int(h), float(sub[a, h]), obj.shape[0] + len(kept) * obj.shape[1])
+
+
+def semi_decoupled(obj: np.ndarray, feasible: np.ndarray, proxy: int, k: int) -> Choice | None:
+    return search_kept(obj, top_k(obj, feasible, proxy, k))
 
 
 def regret(semi: Choice | None, best: Choice | None) -> float:

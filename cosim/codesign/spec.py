@@ -6,6 +6,8 @@ or an out-of-range value is a ParamError naming its place in the file (exit 2).
     target_accuracy = 0.95       # validation accuracy a design must reach
     objective = "edp"            # edp (energy x latency) | energy | latency
     k = 10                       # architectures kept from the proxy
+    selection = "objective"      # objective: the K best on the proxy | pareto: the
+                                 # proxy's energy-latency-accuracy front (at most K)
     timeout_s = 600              # per training / deployment point
 
     [architectures]              # MLPs on the 8x8 digits: 64 -> hidden... -> 10
@@ -58,6 +60,7 @@ from device_models.validation import (
 from periphery.converters import ADC_ARCHS
 
 OBJECTIVES = ("edp", "energy", "latency")
+SELECTIONS = ("objective", "pareto")
 CELLS = ("fefet", "sparse_fefet")
 HARDWARE_KEYS = ("tile", "adc_bits", "adc_arch", "cols_per_adc", "encoding", "cell",
                  "v_read_v")
@@ -96,6 +99,7 @@ class CodesignSpec:
     target_accuracy: float
     objective: str
     k: int
+    selection: str
     timeout_s: float
     architectures: tuple[Architecture, ...]
     training: Training
@@ -168,7 +172,8 @@ HARDWARE_DEFAULTS: dict[str, list[Any]] = {
     "tile": [32, 64, 128, 256, 512], "adc_bits": [4, 5, 6, 7, 8], "adc_arch": ["flash", "sar"],
     "cols_per_adc": [1, 2, 4, 8], "encoding": list(DAC_ENCODINGS),
     "cell": list(CELLS), "v_read_v": [0.1, 0.2]}
-TOP_KEYS = ("name", "seeds", "target_accuracy", "objective", "k", "timeout_s", "architectures",
+TOP_KEYS = ("name", "seeds", "target_accuracy", "objective", "k", "selection", "timeout_s",
+            "architectures",
             "hardware", "proxy", "accuracy", "sensitivity")
 
 
@@ -196,6 +201,7 @@ def spec_from_dict(raw: Any, default_name: str = "codesign") -> CodesignSpec:
     target = _scalar("", raw, "target_accuracy", 0.95, float, _real_in(0.0, 1.0))
     objective = _scalar("", raw, "objective", "edp", str, _choice(OBJECTIVES))
     k = _scalar("", raw, "k", 10, int, _int_in(1, 1000))
+    selection = _scalar("", raw, "selection", "objective", str, _choice(SELECTIONS))
     timeout = _scalar("", raw, "timeout_s", 600.0, float, _real_in(1.0, 86400.0))
 
     arch = _table(raw, "architectures", ("depths", "widths", "sparsity", "act_bits", "epochs",
@@ -251,7 +257,8 @@ def spec_from_dict(raw: Any, default_name: str = "codesign") -> CodesignSpec:
     sens = _table(raw, "sensitivity", ("k", "proxies"))
     sens_k = _list("sensitivity.k", sens.get("k", [1, 2, 5, 10, 20]), int, _int_in(1, 1000))
     proxies = _scalar("sensitivity", sens, "proxies", 20, int, _int_in(0, 10_000))
-    return CodesignSpec(name, tuple(range(n_seeds)), target, objective, k, timeout, archs,
+    return CodesignSpec(name, tuple(range(n_seeds)), target, objective, k, selection, timeout,
+                        archs,
                         training, hardware, proxy, designs, budget,
                         tuple(sorted({min(x, len(archs)) for x in sens_k})), proxies, raw)
 
