@@ -285,7 +285,10 @@ def test_codesign_command_end_to_end(tmp_path):
     # 4 architectures x 4 designs, K = 2
     assert summary["search_cost"] == {"exhaustive": 16, "semi_decoupled": 4 + 2 * 4,
                                       "ratio": pytest.approx(16 / 12)}
-    assert (run / "report.html").stat().st_size > 10_000
+    page = (run / "report.html").read_text()
+    assert page.count("data:image/png;base64,") >= 3 and "the premise" in page
+    for stem in ("pareto", "rank_agreement", "sensitivity"):
+        assert (run / f"{stem}.png").exists() and (run / f"{stem}.svg").exists()
     assert len(list((run / "train" / "points").glob("*.json"))) == 4 * 2
     import pandas as pd
 
