@@ -367,3 +367,16 @@ def test_pwm_array_energy_of_the_closed_form_and_behavioral_engine_match_ngspice
     array = rows["array"]
     assert abs(array["closed_vs_spice"]) < 0.02, array
     assert abs(array["behavioral_J"] / array["spice_J"] - 1) < 0.02, array
+
+
+def test_codesign_with_nothing_feasible_says_so(tmp_path):
+    """A target no architecture reaches: every search reports nothing found, the report
+    says why instead of failing on an empty front."""
+    spec = tmp_path / "none.toml"
+    spec.write_text(TINY.replace("target_accuracy = 0.85", "target_accuracy = 1.0")
+                    .replace("seeds = 2", "seeds = 1"))
+    r = cosim("codesign", str(spec), "--run-dir", str(tmp_path / "run"), "--no-spice",
+              cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.count("nothing feasible") == 4
+    assert "No architecture reaches the target" in (tmp_path / "run" / "report.html").read_text()

@@ -56,9 +56,13 @@ def codesign_report(run_dir: Path) -> Path:
     feasible = arch.feasible.to_numpy()
     kept = arch.kept.to_numpy()
     e, lat = cost["energy_j"], cost["latency_s"]
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
     ok = np.isfinite(e) & feasible[:, None]
     xs, ys = lat[ok], e[ok]
+    if not len(xs):
+        rep.text("No architecture reaches the target accuracy: there is no front to draw and "
+                 "nothing to search. Lower target_accuracy or widen the architectures.")
+        return _rest(rep, t, summary, run_dir, plt)
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
     rng = np.random.default_rng(0)
     show = rng.choice(len(xs), min(len(xs), 20000), replace=False) if len(xs) else []
     ax.scatter(np.asarray(xs)[show] * 1e9, np.asarray(ys)[show] * 1e12, s=2, c="0.8",
@@ -84,6 +88,13 @@ def codesign_report(run_dir: Path) -> Path:
     rep.figure(fig, "pareto", "Energy vs latency per inference: the front over all feasible "
                "pairs and the front the kept architectures reach.")
     plt.close(fig)
+
+    return _rest(rep, t, summary, run_dir, plt)
+
+
+def _rest(rep: Report, t: dict, summary: dict, run_dir: Path, plt) -> Path:
+    """Everything after the searches and the front."""
+    import pandas as pd
 
     rep.heading("Does the premise hold? Architecture rankings across designs")
     ra = t["rank_agreement"]
@@ -133,7 +144,7 @@ def codesign_report(run_dir: Path) -> Path:
              "sit at 0 or full scale.")
     rep.table(t["spot_check"])
     rep.heading("Architectures")
-    rep.table(arch)
+    rep.table(t["architectures"])
     return rep.write({"run": str(run_dir), "proxy": summary["proxy"]})
 
 
