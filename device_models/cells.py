@@ -362,28 +362,41 @@ class SparseFefetCell:
         near_row = v + i_m_at_row / fe.d_current_d_vs(vg_w, v, v, pol, wp, dvth)
         vm = np.clip(np.where(np.asarray(mpol) > 0, near_col, near_row), lo, hi)
 
-        def mask_current(vm):
+        def mask_current(vm, vc, mpol, mdvth):
             return fe.drain_current(vg_m - vc, vm - vc, mpol, mp, mdvth, vs_v=vc)
 
-        def resid(vm):
-            return fe.drain_current(vg_w - vm, v - vm, pol, wp, dvth, vs_v=vm) - mask_current(vm)
-
+        # Iterate on the unconverged entries only: after a few passes most have
+        # converged and the last ones take the rest (an entry stops at its own
+        # tolerance). Everything is flattened to the broadcast shape.
+        flat = [np.broadcast_to(a, shape).ravel() for a in (v, vc, pol, dvth, mpol, mdvth)]
+        a_v, a_vc, a_pol, a_dvth, a_mpol, a_mdvth = flat
+        out = np.array(np.broadcast_to(vm, shape), dtype=float).ravel()
+        act = np.arange(out.size)
+        a_vm = out.copy()
+        a_lo = np.broadcast_to(lo, shape).ravel().copy()
+        a_hi = np.broadcast_to(hi, shape).ravel().copy()
         for _ in range(100):
-            f = resid(vm)
-            lo = np.where(f > 0, vm, lo)  # f decreases with vm: root lies above
-            hi = np.where(f > 0, hi, vm)
-            df = (fe.d_current_d_vs(vg_w, v, vm, pol, wp, dvth)
-                  - fe.d_current_d_vd(vg_m, vm, vc, mpol, mp, mdvth))
+            f = (fe.drain_current(vg_w - a_vm, a_v - a_vm, a_pol, wp, a_dvth, vs_v=a_vm)
+                 - mask_current(a_vm, a_vc, a_mpol, a_mdvth))
+            a_lo = np.where(f > 0, a_vm, a_lo)  # f decreases with vm: root lies above
+            a_hi = np.where(f > 0, a_hi, a_vm)
+            df = (fe.d_current_d_vs(vg_w, a_v, a_vm, a_pol, wp, a_dvth)
+                  - fe.d_current_d_vd(vg_m, a_vm, a_vc, a_mpol, mp, a_mdvth))
             step = np.where(df < 0, -f / np.where(df < 0, df, -1.0), 0.0)
-            new = vm + step
+            new = a_vm + step
             # Strict: a converged step rounds to zero and lands on the bracket's edge.
-            bad = (new < lo) | (new > hi) | (df >= 0)
-            new = np.where(bad, 0.5 * (lo + hi), new)
-            done = np.abs(new - vm) <= 1e-15 + 1e-13 * np.abs(v - vc)
-            vm = new
+            bad = (new < a_lo) | (new > a_hi) | (df >= 0)
+            new = np.where(bad, 0.5 * (a_lo + a_hi), new)
+            done = np.abs(new - a_vm) <= 1e-15 + 1e-13 * np.abs(a_v - a_vc)
+            out[act] = new
             if np.all(done):
                 break
-        return mask_current(vm)
+            keep = ~done
+            act, a_vm, a_lo, a_hi = act[keep], new[keep], a_lo[keep], a_hi[keep]
+            a_v, a_vc, a_pol, a_dvth, a_mpol, a_mdvth = (
+                a[keep] for a in (a_v, a_vc, a_pol, a_dvth, a_mpol, a_mdvth))
+        vm = out.reshape(shape)
+        return mask_current(vm, vc, mpol, mdvth)
 
     def conductance(self, fields: dict[str, np.ndarray]) -> np.ndarray:
         return self.current(self.weight.v_ref_v, fields) / self.weight.v_ref_v
