@@ -200,6 +200,20 @@ def tidy_scratch(run_dir: Path) -> None:
         sim.rmdir()
 
 
+def stop_workers(cluster: Any) -> None:
+    """Interrupted: tell each nanny not to restart its worker, then stop every
+    descendant (workers, their point runners, simulators) now. Safe to call twice."""
+    import logging
+
+    from cosim.simulators.processes import stop_descendants
+
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    for nanny in getattr(cluster, "workers", {}).values():
+        with contextlib.suppress(Exception):  # do not restart the workers we stop
+            nanny.close_gracefully(reason="cosim interrupted")
+    stop_descendants()
+
+
 @contextlib.contextmanager
 def dask_client(scheduler: str | None, workers: int) -> Iterator[Any]:
     """A Dask client on ``scheduler`` or on a LocalCluster of ``workers`` processes,
@@ -229,14 +243,8 @@ def dask_client(scheduler: str | None, workers: int) -> Iterator[Any]:
         yield client
     except BaseException as exc:
         if not isinstance(exc, Exception):  # Ctrl-C, SIGTERM: workers first, then Dask
-            from cosim.simulators.processes import stop_descendants
-
             interrupted = True
-            logging.getLogger("distributed").setLevel(logging.CRITICAL)
-            for nanny in getattr(cluster, "workers", {}).values():
-                with contextlib.suppress(Exception):  # do not restart the workers we stop
-                    nanny.close_gracefully(reason="cosim interrupted")
-            stop_descendants()
+            stop_workers(cluster)
         raise
     finally:
         def close() -> None:
@@ -290,6 +298,11 @@ def run_points(client: Any, task: Task, pending: list[dict], run_dir: Path, *,
                 report(label, count, n_total, f"failed: {failed}" if failed else "")
                 if on_point:
                     on_point(rec, count, n_total)
+    except BaseException as exc:
+        if not isinstance(exc, Exception):
+            # the points in flight must stop writing before their scratch is tidied
+            stop_workers(getattr(client, "cluster", None))
+        raise
     finally:
         tidy_scratch(run_dir)
     return out
