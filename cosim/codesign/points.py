@@ -50,24 +50,27 @@ def input_scales(model: MLP, x_cal: np.ndarray) -> list[float]:
     return [float(max(a.max(), 1e-12)) for a in acts[:-1]]
 
 
+def stats_row(w: np.ndarray, keep: np.ndarray, codes: np.ndarray, bits: int) -> np.ndarray:
+    """One row of ``STATS``: a weight matrix with its keep mask, and the DAC codes
+    (vectors x rows, ``bits`` bits) its inputs take."""
+    top = 2**bits - 1
+    wk = np.abs(w[keep])
+    r_w = float(wk.mean() / wk.max()) if wk.size and wk.max() > 0 else 0.0
+    xn = codes / top
+    ones = sum((codes >> b) & 1 for b in range(bits))
+    step = np.abs(np.diff(xn, axis=0, prepend=0.0))
+    return np.array([w.shape[0], w.shape[1], keep.mean(), r_w, xn.mean(), (xn**2).mean(),
+                     (xn * step).mean(), np.mean(ones), (codes > 0).mean()], dtype=float)
+
+
 def layer_stats(model: MLP, x_cal: np.ndarray, scales: list[float], bits: int) -> np.ndarray:
     acts = model.forward(x_cal, _quantized(model, scales, bits))
     top = 2**bits - 1
     rows = []
     for k, w in enumerate(model.weights):
         keep = model.masks[k] if model.masks else np.ones(w.shape, dtype=bool)
-        wk = np.abs(w[keep])
-        r_w = float(wk.mean() / wk.max()) if wk.size and wk.max() > 0 else 0.0
-        xn = np.clip(acts[k] / scales[k], 0.0, 1.0)
-        codes = np.rint(xn * top).astype(np.int64)
-        xn = codes / top
-        ones = np.zeros(codes.shape)
-        for b in range(bits):
-            ones += (codes >> b) & 1
-        step = np.abs(np.diff(xn, axis=0, prepend=0.0))
-        rows.append([w.shape[0], w.shape[1], float(keep.mean()), r_w, float(xn.mean()),
-                     float((xn**2).mean()), float((xn * step).mean()), float(ones.mean()),
-                     float((codes > 0).mean())])
+        codes = np.rint(np.clip(acts[k] / scales[k], 0.0, 1.0) * top).astype(np.int64)
+        rows.append(stats_row(w, keep, codes, bits))
     return np.array(rows)
 
 

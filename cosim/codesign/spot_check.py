@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from cosim.codesign.cost import ChipParams, design_arrays, layer_cost
+from cosim.codesign.points import stats_row
 from cosim.codesign.spec import CodesignSpec
 
 SPOT_ROWS = 32
@@ -26,16 +27,6 @@ def spot_designs(spec: CodesignSpec, designs: list[dict], proxy: int) -> list[di
     out += [{**base, "encoding": "amplitude", "cell": c} for c in spec.hardware["cell"]
             if c != base["cell"]]
     return out
-
-
-def tile_stats(w: np.ndarray, codes: np.ndarray, bits: int) -> np.ndarray:
-    top = 2**bits - 1
-    xn = codes / top
-    ones = sum((codes >> b) & 1 for b in range(bits))
-    step = np.abs(np.diff(xn, axis=0, prepend=0.0))
-    aw = np.abs(w)
-    return np.array([w.shape[0], w.shape[1], 1.0, aw.mean() / aw.max(), xn.mean(),
-                     (xn**2).mean(), (xn * step).mean(), ones.mean(), (codes > 0).mean()])
 
 
 def check_one(d: dict[str, Any], spice: bool, seed: int = 0) -> list[dict[str, Any]]:
@@ -71,7 +62,8 @@ def check_one(d: dict[str, Any], spice: bool, seed: int = 0) -> list[dict[str, A
             sense.t_int_s, dac.max_code * ChipParams().t_pwm_lsb_s))
     energy = EnergyParams(adc_model="comparator")
     config = ArrayConfig(dac, adc, sense=sense, energy=energy)
-    closed = layer_cost(tile_stats(w, codes, SPOT_DAC_BITS), SPOT_DAC_BITS,
+    closed = layer_cost(stats_row(w, np.ones(w.shape, dtype=bool), codes, SPOT_DAC_BITS),
+                        SPOT_DAC_BITS,
                         design_arrays([d]), ChipParams(), energy, sense)
     engines = {"behavioral": get_engine("behavioral", noise=False).run(state, x, config)}
     if spice:
