@@ -119,6 +119,27 @@ Timeout = Annotated[float, typer.Option(
     "--timeout", help="Wall-clock limit of the whole command (s); the work is stopped "
     "past it and its simulator files are kept and named.")]
 
+Results = Annotated[Path, typer.Option(help="Where run directories are created.")]
+RunDir = Annotated[Path | None, typer.Option(help="Run directory (default: new).")]
+Resume = Annotated[bool, typer.Option(help="Skip the points already finished.")]
+Scheduler = Annotated[str | None, typer.Option(help="Dask scheduler, tcp://host:port.")]
+Workers = Annotated[int, typer.Option(help="LocalCluster worker processes.")]
+
+
+def check_run_options(run_dir: Path | None, resume: bool, scheduler: str | None,
+                      workers: int) -> None:
+    """The options of a command that runs points on Dask into a run directory."""
+    from cosim.sweeps.runner import check_scheduler
+    from device_models.validation import check_int
+
+    check_int("workers", workers, 1, 256)
+    if resume and run_dir is None:
+        raise ParamError("run_dir", None, "is required with --resume")
+    check_scheduler(scheduler)
+    if run_dir is not None and run_dir.exists() and not run_dir.is_dir():
+        raise ParamError("run_dir", str(run_dir), "is a file; name a directory")
+
+
 TIMEOUT_S = {"compare": 3600.0, "energy": 3600.0, "irdrop": 3600.0, "train": 21600.0,
              "evaluate": 21600.0}
 """Default --timeout of each long command: above what its README examples need
@@ -252,8 +273,7 @@ def compare(
 @handle_errors
 def device(
     preset: Annotated[str, typer.Option(help="Device preset.")] = "mos2_hzo",
-    results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
-        "results"),
+    results: Results = Path("results"),
     seed: Seed = 0,
     v_pulse: Annotated[float, typer.Option(help="Program pulse amplitude (V).")] = 1.5,
     width: Annotated[float, typer.Option(help="Program pulse width (s).")] = 100e-9,
@@ -306,8 +326,7 @@ def energy(
     adc_energy: Annotated[str, typer.Option(
         help="walden (FoM x 2^bits) | comparator (decisions x simulated comparator)")] = (
         "walden"),
-    results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
-        "results"),
+    results: Results = Path("results"),
     timeout: Timeout = TIMEOUT_S["energy"],
 ) -> None:
     """Energy per MAC by block from a transient of the array with its periphery."""
@@ -351,8 +370,7 @@ def energy(
 @app.command()
 @handle_errors
 def irdrop(
-    results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
-        "results"),
+    results: Results = Path("results"),
     sizes: Annotated[str, typer.Option(help="Comma-separated array sizes N.")] = "16,32,64,128,256",
     ratios: Annotated[str, typer.Option(help="Comma-separated r_wire / r_cell ratios.")] = (
         "1e-6,1e-5,1e-4,1e-3"),
@@ -380,8 +398,7 @@ def parse_list(field: str, text: str, kind: type) -> tuple:
 @handle_errors
 def train(
     config: Annotated[Path, typer.Argument(help="TOML config (see examples/).")],
-    results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
-        "results"),
+    results: Results = Path("results"),
     timeout: Timeout = TIMEOUT_S["train"],
 ) -> None:
     """Train a network with the simulated arrays in the loop (mode from the config)."""
@@ -403,8 +420,7 @@ def train(
 @handle_errors
 def evaluate(
     config: Annotated[Path, typer.Argument(help="TOML config (see examples/).")],
-    results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
-        "results"),
+    results: Results = Path("results"),
     timeout: Timeout = TIMEOUT_S["evaluate"],
 ) -> None:
     """Accuracy vs ADC bits, drift time and D2D variation over Monte Carlo seeds."""
@@ -423,26 +439,17 @@ def evaluate(
 @handle_errors
 def sweep(
     spec: Annotated[Path, typer.Argument(help="Sweep spec (TOML).")],
-    results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
-        "results"),
-    run_dir: Annotated[Path | None, typer.Option(help="Run directory (default: new).")] = None,
-    resume: Annotated[bool, typer.Option(help="Skip the points already finished.")] = False,
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler, tcp://host:port.")] = None,
-    workers: Annotated[int, typer.Option(help="LocalCluster worker processes.")] = 2,
+    results: Results = Path("results"),
+    run_dir: RunDir = None,
+    resume: Resume = False,
+    scheduler: Scheduler = None,
+    workers: Workers = 2,
     csv: Annotated[bool, typer.Option("--csv", help="Also write results.csv.")] = False,
 ) -> None:
     """Run a parameter sweep on Dask; results are written point by point."""
     from cosim.sweeps.command import sweep_command
-    from device_models.validation import check_int
 
-    check_int("workers", workers, 1, 256)
-    if resume and run_dir is None:
-        raise ParamError("run_dir", None, "is required with --resume")
-    from cosim.sweeps.runner import check_scheduler
-
-    check_scheduler(scheduler)
-    if run_dir is not None and run_dir.exists() and not run_dir.is_dir():
-        raise ParamError("run_dir", str(run_dir), "is a file; name a directory")
+    check_run_options(run_dir, resume, scheduler, workers)
     with live_progress():
         out, outcome = sweep_command(spec, results, run_dir, resume, scheduler, workers, csv)
     typer.echo(f"results: {out}")
@@ -494,12 +501,11 @@ def report_compare(
 def codesign(
     spec: Annotated[Path, typer.Argument(help="Co-design spec (TOML); see "
                                                "examples/codesign/digits.toml.")],
-    results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
-        "results"),
-    run_dir: Annotated[Path | None, typer.Option(help="Run directory (default: new).")] = None,
-    resume: Annotated[bool, typer.Option(help="Skip the points already finished.")] = False,
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler, tcp://host:port.")] = None,
-    workers: Annotated[int, typer.Option(help="LocalCluster worker processes.")] = 2,
+    results: Results = Path("results"),
+    run_dir: RunDir = None,
+    resume: Resume = False,
+    scheduler: Scheduler = None,
+    workers: Workers = 2,
     spice: Annotated[bool, typer.Option(help="Spot-check the closed-form energy against "
                                              "ngspice too (not only the behavioral engine).")
                      ] = True,
@@ -510,15 +516,8 @@ def codesign(
     """Semi-decoupled architecture-hardware search: architectures ranked on a proxy
     design, the best K searched over every design, against the exhaustive search."""
     from cosim.codesign.command import codesign_command
-    from cosim.sweeps.runner import check_scheduler
-    from device_models.validation import check_int
 
-    check_int("workers", workers, 1, 256)
-    check_scheduler(scheduler)
-    if resume and run_dir is None:
-        raise ParamError("run_dir", None, "is required with --resume")
-    if run_dir is not None and run_dir.exists() and not run_dir.is_dir():
-        raise ParamError("run_dir", str(run_dir), "is a file; name a directory")
+    check_run_options(run_dir, resume, scheduler, workers)
     with live_progress():
         out, summary = codesign_command(spec, results, run_dir, resume, scheduler, workers,
                                         spice, reuse_training)
@@ -560,10 +559,9 @@ def report_codesign(
 @app.command()
 @handle_errors
 def demo(
-    results: Annotated[Path, typer.Option(help="Where run directories are created.")] = Path(
-        "results"),
+    results: Results = Path("results"),
     seed: Seed = 0,
-    workers: Annotated[int, typer.Option(help="LocalCluster worker processes.")] = 2,
+    workers: Workers = 2,
 ) -> None:
     """The main job on built-in defaults: compare sweep + variation sweep, two reports."""
     from cosim.cli.demo import run_demo

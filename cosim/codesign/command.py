@@ -38,7 +38,7 @@ from cosim.codesign import search
 from cosim.codesign.cost import BLOCKS, design_arrays, network_cost
 from cosim.codesign.points import deploy_architecture, train_architecture
 from cosim.codesign.spec import ACCURACY_KEYS, CodesignSpec, load_spec
-from cosim.runs.files import new_run_dir, write_atomic, write_json
+from cosim.runs.files import new_run_dir, write_atomic, write_json, write_npz, write_parquet
 from cosim.runs.manifest import now_utc, write_manifest
 from cosim.runs.progress import report
 from cosim.sweeps.runner import dask_client, finished_ids, point_path, run_points
@@ -353,24 +353,12 @@ def codesign_command(spec_path: Path, results: Path, run_dir: Path | None = None
               "hardware_accuracy": pd.DataFrame(list(hwacc.rows.values())),
               "spot_check": pd.DataFrame(checks)}
     for name, df in tables.items():
-        write_atomic(run_dir / f"{name}.parquet", _parquet(df))
-    import io
-
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **{k: v.astype(np.float32) for k, v in cost.items()})
-    write_atomic(run_dir / "costs.npz", buf.getvalue())
+        write_parquet(run_dir / f"{name}.parquet", df)
+    write_npz(run_dir / "costs.npz", **{k: v.astype(np.float32) for k, v in cost.items()})
     write_json(run_dir / "summary.json", summary)
     write_manifest(run_dir, f"codesign {spec.name}", {"spec": spec.raw, "proxy": spec.proxy},
                    None, started)
     return run_dir, summary
-
-
-def _parquet(df) -> bytes:
-    import io
-
-    buf = io.BytesIO()
-    df.to_parquet(buf, index=False)
-    return buf.getvalue()
 
 
 def _summary(spec: CodesignSpec, designs, proxy, archs, searches, agree, s_per_eval, wall,

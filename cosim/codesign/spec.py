@@ -50,6 +50,7 @@ from typing import Any
 
 from cosim.nn.layers import DAC_ENCODINGS
 from cosim.runs.files import read_toml
+from cosim.sweeps.spec import spec_name
 from device_models.validation import (
     ParamError,
     check_choice,
@@ -189,14 +190,7 @@ def architectures(depths: tuple[int, ...], widths: tuple[int, ...],
 
 
 def spec_from_dict(raw: Any, default_name: str = "codesign") -> CodesignSpec:
-    if not isinstance(raw, dict):
-        raise ParamError("spec", type(raw).__name__, "must be a TOML table")
-    for key in raw:
-        if key not in TOP_KEYS:
-            raise ParamError(key, raw[key], f"unknown key; allowed: {', '.join(TOP_KEYS)}")
-    name = raw.get("name", default_name)
-    if not isinstance(name, str) or not name or not all(c.isalnum() or c in "-_" for c in name):
-        raise ParamError("name", name, "must be a non-empty string of letters, digits, - and _")
+    name = spec_name(raw, TOP_KEYS, default_name)
     n_seeds = _scalar("", raw, "seeds", 5, int, _int_in(1, 100))
     target = _scalar("", raw, "target_accuracy", 0.95, float, _real_in(0.0, 1.0))
     objective = _scalar("", raw, "objective", "edp", str, _choice(OBJECTIVES))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import numpy as np
 
 from cosim.nn.config import RunConfig, load_config
 from cosim.nn.training import progress_steps, run_evaluation, run_training
-from cosim.runs.files import new_run_dir, write_atomic, write_figure, write_json
+from cosim.runs.files import new_run_dir, write_atomic, write_figure, write_json, write_npz
 from cosim.runs.manifest import now_utc, write_manifest
 from cosim.runs.progress import report
 from netlists.crossbar import crossbar
@@ -56,9 +55,7 @@ def _write_model(run_dir: Path, out: dict) -> None:
         for (ri, ci), fields in layer.fields.items():
             for name, value in fields.items():
                 arrays[f"layer{k}_tile{ri}_{ci}_{name}"] = value
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    write_atomic(run_dir / "device_states.npz", buf.getvalue())
+    write_npz(run_dir / "device_states.npz", **arrays)
     from cosim.engines.spice import SpiceEngine
     from periphery.converters import dac_codes
 

@@ -70,6 +70,26 @@ def write_json(path: str | Path, obj: Any) -> Path:
     return write_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=_jsonable) + "\n")
 
 
+def write_parquet(path: str | Path, table: Any) -> Path:
+    """A pandas DataFrame as Parquet (no index), atomically."""
+    import io
+
+    buf = io.BytesIO()
+    table.to_parquet(buf, index=False)
+    return write_atomic(path, buf.getvalue())
+
+
+def write_npz(path: str | Path, **arrays: Any) -> Path:
+    """Named numpy arrays as a compressed ``.npz``, atomically."""
+    import io
+
+    import numpy as np
+
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return write_atomic(path, buf.getvalue())
+
+
 def _jsonable(o: Any) -> Any:
     import numpy as np
 

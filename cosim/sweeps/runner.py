@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from cosim.errors import CosimError, SimulationError, SimulationTimeout
-from cosim.runs.files import write_atomic, write_json
+from cosim.runs.files import write_atomic, write_json, write_parquet
 from cosim.runs.isolated import StoppableWorker
 from cosim.runs.manifest import now_utc, write_manifest
 from cosim.runs.progress import report
@@ -158,9 +158,7 @@ def run_sweep(spec: SweepSpec, spec_text: str, run_dir: Path, *, scheduler: str 
                        n_total=len(points), on_point=on_point, batch=batch,
                        remote=scheduler is not None)
     table = collect(run_dir, spec)
-    buf = io.BytesIO()
-    table.to_parquet(buf, index=False)
-    write_atomic(run_dir / "results.parquet", buf.getvalue())
+    write_parquet(run_dir / "results.parquet", table)
     if csv:
         write_atomic(run_dir / "results.csv", table.to_csv(index=False))
     seeds = list(spec.seeds)

@@ -178,15 +178,21 @@ def _axis(place: str, table: Any, kind: type | tuple[type, ...]) -> tuple[Any, .
     return tuple(float(v) for v in pts)
 
 
-def spec_from_dict(raw: Any, default_name: str = "sweep") -> SweepSpec:
+def spec_name(raw: Any, top_keys: tuple[str, ...], default_name: str) -> str:
+    """Check a spec's top level (a table, only ``top_keys``) and return its name."""
     if not isinstance(raw, dict):
         raise ParamError("spec", type(raw).__name__, "must be a TOML table")
     for key in raw:
-        if key not in TOP_KEYS:
-            raise ParamError(key, raw[key], f"unknown key; allowed: {', '.join(TOP_KEYS)}")
+        if key not in top_keys:
+            raise ParamError(key, raw[key], f"unknown key; allowed: {', '.join(top_keys)}")
     name = raw.get("name", default_name)
     if not isinstance(name, str) or not name or not all(c.isalnum() or c in "-_" for c in name):
         raise ParamError("name", name, "must be a non-empty string of letters, digits, - and _")
+    return name
+
+
+def spec_from_dict(raw: Any, default_name: str = "sweep") -> SweepSpec:
+    name = spec_name(raw, TOP_KEYS, default_name)
     kind = raw.get("kind", "compare")
     check_choice("kind", kind, tuple(KINDS))
     pk = KINDS[kind]
