@@ -41,10 +41,18 @@ from cosim.codesign.spec import ACCURACY_KEYS, CodesignSpec, load_spec
 from cosim.runs.files import new_run_dir, write_atomic, write_json, write_npz, write_parquet
 from cosim.runs.manifest import now_utc, write_manifest
 from cosim.runs.progress import report
-from cosim.sweeps.runner import dask_client, finished_ids, point_path, run_points
+from cosim.sweeps.runner import (
+    check_resumable,
+    dask_client,
+    finished_ids,
+    point_path,
+    run_points,
+)
 from cosim.sweeps.spec import point_id
 from device_models.validation import ParamError
 
+TRAIN_KIND, DEPLOY_KIND = "codesign-train", "codesign-deploy"
+"""Point kinds: part of every point id (so of what resume and --reuse-training find)."""
 RANK_PAIRS = 2000
 """Design pairs sampled for the latency / energy rank agreement."""
 
@@ -64,8 +72,9 @@ class Stage:
     failed: dict[str, str] = dataclasses.field(default_factory=dict)
     """Point id -> first line of its error, for every point that did not finish."""
 
-    def run(self, params: list[dict], label: str) -> dict[str, dict]:
-        """Records by point id of ``params`` (each run unless it has an ok record)."""
+    def run(self, params: list[dict], label: str) -> list[dict]:
+        """The record of each of ``params``, in order (each run unless it has an ok
+        record)."""
         points = [{"id": point_id(self.kind, p), "params": p} for p in params]
         done = finished_ids(self.run_dir)
         pending = [p for p in points if p["id"] not in done]
@@ -74,28 +83,36 @@ class Stage:
                        timeout_s=self.spec.timeout_s, label=label,
                        n_done=len(points) - len(pending), n_total=len(points),
                        batch=self.batch)
-        records = {p["id"]: json.loads(point_path(self.run_dir, p["id"]).read_text())
-                   for p in points}
-        for pid, rec in records.items():
+        records = [json.loads(point_path(self.run_dir, p["id"]).read_text()) for p in points]
+        for rec in records:
             if rec["status"] != "ok":
-                self.failed[pid] = f"{rec['status']}: {str(rec.get('error')).splitlines()[0]}"
+                self.failed[rec["id"]] = (f"{rec['status']}: "
+                                          f"{str(rec.get('error')).splitlines()[0]}")
         return records
+
+
+def seed_summary(records: list[dict]) -> dict[str, Any]:
+    """Validation and test accuracy over the seeds whose point finished: count, mean, std
+    (NaN when none did)."""
+    ok = [r["metrics"] for r in records if r["status"] == "ok"]
+    out: dict[str, Any] = {"seeds_ok": len(ok)}
+    for split in ("val", "test"):
+        acc = [m[f"{split}_accuracy"] for m in ok]
+        out[f"{split}_mean"] = float(np.mean(acc)) if acc else np.nan
+        out[f"{split}_std"] = float(np.std(acc)) if acc else np.nan
+    return out
 
 
 def _prepare(run_dir: Path, spec: CodesignSpec, text: str, resume: bool) -> None:
     resolved = {"spec": spec.raw, "architectures": len(spec.architectures),
                 "designs": len(spec.designs()), "proxy": spec.proxy, "seeds": list(spec.seeds)}
-    old = run_dir / "spec.json"
     if resume:
-        if not old.exists():
-            raise ParamError("run_dir", str(run_dir), "has no spec.json: nothing to resume")
-        if json.loads(old.read_text()) != json.loads(json.dumps(resolved)):
-            raise ParamError("spec", spec.name, f"differs from the spec {run_dir} was run with")
+        check_resumable(run_dir, spec.name, resolved)
     elif (run_dir / "train").exists():
         raise ParamError("run_dir", str(run_dir), "already holds a search; pass --resume")
     run_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(run_dir / "spec.toml", text)
-    write_json(old, resolved)
+    write_json(run_dir / "spec.json", resolved)
 
 
 def reuse_training(source: Path, train_dir: Path, spec: CodesignSpec) -> int:
@@ -113,7 +130,7 @@ def reuse_training(source: Path, train_dir: Path, spec: CodesignSpec) -> int:
     copied = 0
     for a in spec.architectures:
         for s in spec.seeds:
-            pid = point_id("codesign-train", _train_params(spec, a, s))
+            pid = point_id(TRAIN_KIND, _train_params(spec, a, s))
             if pid in done and not point_path(train_dir, pid).exists():
                 shutil.copy2(src / f"{pid}.npz", train_dir / "points" / f"{pid}.npz")
                 shutil.copy2(src / f"{pid}.json", point_path(train_dir, pid))
@@ -133,23 +150,18 @@ def float_stage(stage: Stage, spec: CodesignSpec):
 
     params = [_train_params(spec, a, s) for a in spec.architectures for s in spec.seeds]
     records = stage.run(params, "codesign: train architectures")
+    n = len(spec.seeds)
     rows, stats, weights = [], [], []
-    for a in spec.architectures:
-        recs = [records[point_id(stage.kind, _train_params(spec, a, s))] for s in spec.seeds]
-        ok = [r for r in recs if r["status"] == "ok"]
-        val = [r["metrics"]["val_accuracy"] for r in ok]
-        test = [r["metrics"]["test_accuracy"] for r in ok]
-        files = {r["params"]["seed"]: stage.run_dir / "points" / r["artifacts"] for r in ok}
+    for i, a in enumerate(spec.architectures):
+        recs = records[i * n:(i + 1) * n]
+        files = {r["params"]["seed"]: stage.run_dir / "points" / r["artifacts"]
+                 for r in recs if r["status"] == "ok"}
         layer = [np.load(f)["stats"] for f in files.values()]
         stats.append(np.mean(layer, axis=0) if layer else None)
         weights.append(files)
         rows.append({"architecture": a.label, "hidden": "-".join(map(str, a.hidden)),
                      "depth": len(a.hidden), "sparsity": a.sparsity, "act_bits": a.act_bits,
-                     "seeds_ok": len(ok),
-                     "val_mean": float(np.mean(val)) if val else np.nan,
-                     "val_std": float(np.std(val)) if val else np.nan,
-                     "test_mean": float(np.mean(test)) if test else np.nan,
-                     "test_std": float(np.std(test)) if test else np.nan})
+                     **seed_summary(recs)})
     return pd.DataFrame(rows), stats, weights
 
 
@@ -206,21 +218,14 @@ class HardwareAccuracy:
 
     def evaluate(self, keys: list[tuple]) -> dict[tuple, float]:
         params = [self._params(k, s) for k in keys for s in self.weights[k[0]]]
-        records = self.stage.run(params, f"codesign: deploy {len(keys)} pairs")
+        records = iter(self.stage.run(params, f"codesign: deploy {len(keys)} pairs"))
         out = {}
         for k in keys:
-            recs = [records[point_id(self.stage.kind, self._params(k, s))]
-                    for s in self.weights[k[0]]]
-            val = [r["metrics"]["val_accuracy"] for r in recs if r["status"] == "ok"]
-            test = [r["metrics"]["test_accuracy"] for r in recs if r["status"] == "ok"]
+            summary = seed_summary([next(records) for _ in self.weights[k[0]]])
             # a pair whose deploys all failed counts as not reaching the target
-            out[k] = float(np.mean(val)) if val else float("-inf")
+            out[k] = summary["val_mean"] if summary["seeds_ok"] else float("-inf")
             self.rows[k] = {"architecture": self.spec.architectures[k[0]].label,
-                            **dict(zip(ACCURACY_KEYS, k[1:], strict=True)),
-                            "seeds_ok": len(val), "val_mean": out[k] if val else np.nan,
-                            "val_std": float(np.std(val)) if val else np.nan,
-                            "test_mean": float(np.mean(test)) if test else np.nan,
-                            "test_std": float(np.std(test)) if test else np.nan}
+                            **dict(zip(ACCURACY_KEYS, k[1:], strict=True)), **summary}
         self.cache.update(out)
         return out
 
@@ -254,7 +259,7 @@ def codesign_command(spec_path: Path, results: Path, run_dir: Path | None = None
     h = design_arrays(designs)
     rng = np.random.default_rng(0)
     with dask_client(scheduler, workers) as client:
-        train = Stage(run_dir / "train", client, spec, train_architecture, "codesign-train")
+        train = Stage(run_dir / "train", client, spec, train_architecture, TRAIN_KIND)
         archs, stats, weights = float_stage(train, spec)
         report("codesign: cost model", 0, 1)
         cost, s_per_eval = cost_table(spec, stats, h)
@@ -295,7 +300,7 @@ def codesign_command(spec_path: Path, results: Path, run_dir: Path | None = None
                        "kendall": t} for (i, j), r, t in zip(pairs, rho, tau, strict=True)]
 
         # accuracy on hardware, for the kept architectures only
-        deploy = Stage(run_dir / "deploy", client, spec, deploy_architecture, "codesign-deploy",
+        deploy = Stage(run_dir / "deploy", client, spec, deploy_architecture, DEPLOY_KIND,
                        batch=1)
         hwacc = HardwareAccuracy(deploy, spec, designs, weights)
         acc_designs = _accuracy_designs(spec, designs, proxy, rng)

@@ -111,17 +111,23 @@ def finished_ids(run_dir: Path) -> set[str]:
     return done
 
 
+def check_resumable(run_dir: Path, name: str, resolved: dict[str, Any]) -> None:
+    """A run directory can be resumed with this spec (its ``spec.json`` is ``resolved``);
+    the temp files a run killed mid-write left (never a partial record) are dropped."""
+    old = run_dir / "spec.json"
+    if not old.exists():
+        raise ParamError("run_dir", str(run_dir), "has no spec.json: nothing to resume")
+    if json.loads(old.read_text()) != json.loads(json.dumps(resolved)):
+        raise ParamError("spec", name, f"differs from the spec {run_dir} was run with")
+    for stale in run_dir.rglob(".*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
 def prepare_run_dir(run_dir: Path, spec: SweepSpec, spec_text: str, resume: bool) -> None:
     (run_dir / "points").mkdir(parents=True, exist_ok=True)
     old = run_dir / "spec.json"
     if resume:
-        if not old.exists():
-            raise ParamError("run_dir", str(run_dir), "has no spec.json: nothing to resume")
-        if json.loads(old.read_text()) != json.loads(json.dumps(spec.as_dict())):
-            raise ParamError("spec", spec.name, f"differs from the spec {run_dir} was run with")
-        # A run killed mid-write leaves its temp file (never a partial record): drop them.
-        for stale in run_dir.rglob(".*.tmp"):
-            stale.unlink(missing_ok=True)
+        check_resumable(run_dir, spec.name, spec.as_dict())
     elif any((run_dir / "points").iterdir()):
         raise ParamError("run_dir", str(run_dir), "already holds points; pass --resume")
     write_atomic(run_dir / "spec.toml", spec_text)
