@@ -12,7 +12,7 @@ array of shape (rows, physical columns).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -275,6 +275,13 @@ class FefetCell:
     def read_noise(self, i_a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return fe.read_noise(i_a, self.params, rng)
 
+    def write_duty(self, fields: dict[str, np.ndarray], width_s: float) -> np.ndarray:
+        """Fraction of each write pulse the ferroelectric sees at the full line voltage:
+        1 (the channel sits on the driven lines)."""
+        return np.ones(np.shape(fields["pol"]))
+
+    fefets_per_cell: ClassVar[int] = 1
+
 
 DIGITAL_FEFET = fe.FefetParams(width_m=4e-6)
 """Digital (sparsity) FeFET: the default device, 4x wider so its on-resistance
@@ -438,3 +445,60 @@ class SparseFefetCell:
 
     def read_noise(self, i_a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return self.weight.read_noise(i_a, rng)
+
+    fefets_per_cell: ClassVar[int] = 2
+
+    def write_duty(self, fields: dict[str, np.ndarray], width_s: float) -> np.ndarray:
+        """Fraction of each write pulse the weight FeFET's ferroelectric sees at the full
+        line voltage, decided by the digital FeFET.
+
+        Write path (this project's assumption; the publication does not draw its write
+        circuit): the weight FeFET's channel reaches the write reference only through
+        the digital FeFET, whose gate line tracks the channel lines at the read pass
+        bias ``vg_mask_v``; the drain lines float. A pulse charges the weight gate's
+        capacitance C_g through the digital FeFET's channel conductance g_m: the
+        ferroelectric sees 90 % of the pulse after 2.3 C_g / g_m, and the pulse is
+        counted from then. A kept cell (g_m ~ 1e-5 S) loses ~2 ns of a 100 ns pulse;
+        a pruned one (g_m ~ 1e-11 S, ~1 ms) sees nothing: the digital FeFET blocks
+        the write in the cell, with no index outside it."""
+        mp = self.mask_params
+        g_m = fe.d_current_d_vd(self.vg_mask_v, 0.0, 0.0, fields["mask_pol"], mp,
+                                fields["mask_dvth_v"])
+        t_charge = 2.3 * self.weight.params.c_gate_f / np.maximum(g_m, 1e-30)
+        return np.clip(1.0 - t_charge / width_s, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class TransposedCell:
+    """A cell read the other way round: the array's column lines driven, its row
+    lines sensed (the transposed read of a backward pass). Fields are the original
+    ones transposed, (columns, rows); the current from a transposed row (an original
+    column line) into a transposed column (an original row line) is minus the
+    original cell's current with the two line voltages swapped, and a SPICE instance
+    is the original one with its two line nodes swapped. Works for any cell: for the
+    symmetric one-FeFET channel the two directions agree exactly; in the 2-FeFET
+    cell the drive then meets the digital FeFET first."""
+
+    inner: Cell
+
+    @property
+    def kind(self) -> str:
+        return f"{self.inner.kind}^T"
+
+    def __getattr__(self, name: str):  # fields, options, flags, variation, noise...
+        return getattr(self.inner, name)
+
+    def current(self, v_row_v: np.ndarray, fields: dict[str, np.ndarray],
+                v_col_v: np.ndarray | float = 0.0) -> np.ndarray:
+        return -self.inner.current(v_col_v, fields, v_row_v)
+
+    def spice_instance(self, name: str, row_node: str, col_node: str, values: dict) -> str:
+        return self.inner.spice_instance(name, col_node, row_node, values)
+
+    def osdi_instance(self, name: str, row_node: str, col_node: str, values: dict) -> str:
+        return self.inner.osdi_instance(name, col_node, row_node, values)
+
+
+def transpose_fields(fields: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-cell fields of an array as its transposed read sees them."""
+    return {k: np.ascontiguousarray(np.asarray(v).T) for k, v in fields.items()}

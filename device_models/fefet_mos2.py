@@ -25,10 +25,19 @@ source/drain symmetric, with a leakage floor set by the on/off ratio:
     F(u) = ln(1 + exp(u / (2 phi_t)))^2,   I_spec = 2 n mu C (W/L) phi_t^2,
     n = SS / (ln(10) phi_t)
 
+Stochastic switching. Nucleation is a Poisson process: a domain flips once its
+accumulated progress (sum of dt / tau(V)) passes a threshold drawn from Exp(1)
+when it last switched (1 for every domain with ``stochastic_switching`` off),
+so the mean switching time is tau and a pulse train's outcome varies from
+write to write. That spread *is* the cycle-to-cycle (C2C) variation of pulse
+writes; it is measured (``cosim device``), not set.
+
 Non-idealities, each drawn from a passed numpy Generator: device-to-device
-Vth offsets, cycle-to-cycle write variation (pulse amplitude jitter, and a
-Vth-referred write error for direct programming), relative read noise per
-read, and retention drift of P toward 0 linear in log time.
+Vth offsets; C2C of direct (not pulse-simulated) programming, ``c2c_frac``: the
+sigma of the written Vth as a fraction of the memory window, its one meaning;
+relative read noise per read; retention drift of P toward 0 linear in log
+time; read disturb (the read gate bias is a small write pulse, ``apply_stress``);
+and endurance: the window closes with polarization-reversal cycles.
 """
 
 from __future__ import annotations
@@ -87,13 +96,23 @@ class FefetParams:
     sigma_vth_d2d_v: float = 0.03
     """Device-to-device threshold-voltage spread (V)."""
     c2c_frac: float = 0.003
-    """Cycle-to-cycle write variation as a fraction of the memory window (Vth-referred)."""
+    """Cycle-to-cycle variation of a direct write: sigma of the written Vth as a fraction
+    of the memory window. Pulse writes get theirs from stochastic switching instead."""
+    stochastic_switching: bool = True
+    """Domains nucleate at Exp(1)-distributed progress thresholds (Poisson nucleation);
+    off: every domain flips exactly when its progress reaches 1."""
     read_noise_frac: float = 0.005
     """Relative read noise per read (1/f + thermal lumped), 1 sigma."""
     retention_loss_per_decade: float = 0.02
     """Fraction of the polarization lost per decade of time after retention_t0_s."""
     retention_t0_s: float = 1.0
     """Time after programming where retention loss starts to count (s)."""
+    endurance_onset_cycles: float = 1e5
+    """Polarization-reversal cycles after which the memory window starts to close."""
+    window_loss_per_decade: float = 0.1
+    """Fraction of the memory window lost per decade of cycles beyond the onset."""
+    remanent_pol_c_per_m2: float = 0.2
+    """Remanent polarization Pr (C/m^2; 20 uC/cm^2): switching charge of a write."""
 
     def __post_init__(self) -> None:
         check_range("t_fe_m", self.t_fe_m, 1e-9, 100e-9)
@@ -122,6 +141,9 @@ class FefetParams:
         check_range("read_noise_frac", self.read_noise_frac, 0.0, 0.5)
         check_range("retention_loss_per_decade", self.retention_loss_per_decade, 0.0, 1.0)
         check_range("retention_t0_s", self.retention_t0_s, 0.0, lo_open=True)
+        check_range("endurance_onset_cycles", self.endurance_onset_cycles, 1.0, 1e15)
+        check_range("window_loss_per_decade", self.window_loss_per_decade, 0.0, 1.0)
+        check_range("remanent_pol_c_per_m2", self.remanent_pol_c_per_m2, 0.0, 1.0)
 
     @property
     def phi_t_v(self) -> float:
@@ -138,6 +160,15 @@ class FefetParams:
         """EKV specific current 2 n mu C (W/L) phi_t^2 (A)."""
         return (2 * self.n_slope * self.mobility_m2_per_vs * self.c_gate_f_per_m2
                 * self.width_m / self.length_m * self.phi_t_v**2)
+
+    @property
+    def gate_area_m2(self) -> float:
+        return self.width_m * self.length_m
+
+    @property
+    def c_gate_f(self) -> float:
+        """Gate capacitance of one device (F): what a write pulse charges."""
+        return self.c_gate_f_per_m2 * self.gate_area_m2
 
     @cached_property
     def g_off_s(self) -> float:
@@ -161,6 +192,11 @@ MOS2_HZO_DEFAULT = FefetParams()
   noise 0.5 % (0.2-2.5 % reported), retention 2 %/decade (slow relaxation of P,
   linear in log time). The effective gate capacitance (1 uF/cm^2) is an
   assumption of this project, not a published figure.
+- Endurance: HfO2 FeFET windows close after ~1e4-1e6 program/erase cycles
+  (Mulaosmanovic et al., Nanotechnology 32, 502002, 2021, review); onset 1e5
+  and 10 %/decade are this project's assumption inside that range, not a
+  measurement of MoS2 devices.
+- Pr 20 uC/cm^2: HZO films report 10-30 uC/cm^2 (same review).
 """
 
 
@@ -224,14 +260,32 @@ class Domains:
     up: np.ndarray
     """True where a domain points up (+1)."""
     progress: np.ndarray
-    """Accumulated switching progress toward the opposite state, 0..1."""
+    """Accumulated switching progress toward the opposite state (sum of dt / tau)."""
     ea_v: np.ndarray
     """Activation voltage of each domain (V)."""
+    threshold: np.ndarray | None = None
+    """Progress at which each domain flips (Exp(1) draws; None = 1 for all)."""
+    flips: np.ndarray | None = None
+    """Domain reversals per device so far, shape (...) (None = 0): endurance cycles."""
 
     @property
     def polarization(self) -> np.ndarray:
         """Normalised polarization P in [-1, 1], shape (...)."""
         return 2.0 * self.up.mean(axis=-1) - 1.0
+
+    def cycles(self) -> np.ndarray:
+        """Equivalent full program/erase cycles per device (two reversals of every
+        domain make one)."""
+        n = self.up.shape[-1]
+        return (np.zeros(self.up.shape[:-1]) if self.flips is None
+                else self.flips / (2.0 * n))
+
+
+def _thresholds(shape: tuple[int, ...], p: FefetParams,
+                rng: np.random.Generator | None) -> np.ndarray | None:
+    if not p.stochastic_switching or rng is None:
+        return None
+    return rng.exponential(1.0, shape)
 
 
 def new_domains(shape: tuple[int, ...], p: FefetParams, rng: np.random.Generator,
@@ -241,7 +295,8 @@ def new_domains(shape: tuple[int, ...], p: FefetParams, rng: np.random.Generator
         raise ParamError("pol", pol, "fresh devices start fully down (-1) or fully up (+1)")
     full = (*shape, p.n_domains)
     ea = np.maximum(rng.normal(p.ea_mean_v, p.ea_sigma_v, full), 0.05 * p.ea_mean_v)
-    return Domains(up=np.full(full, pol > 0), progress=np.zeros(full), ea_v=ea)
+    return Domains(up=np.full(full, pol > 0), progress=np.zeros(full), ea_v=ea,
+                   threshold=_thresholds(full, p, rng), flips=np.zeros(shape))
 
 
 def merz_tau_s(v: np.ndarray, ea_v: np.ndarray, p: FefetParams) -> np.ndarray:
@@ -250,34 +305,69 @@ def merz_tau_s(v: np.ndarray, ea_v: np.ndarray, p: FefetParams) -> np.ndarray:
     return p.tau0_s * np.exp(np.minimum((ea_v / v) ** p.alpha, 700.0))
 
 
+def apply_stress(d: Domains, v_v: np.ndarray | float, t_s: np.ndarray | float,
+                 p: FefetParams, rng: np.random.Generator | None = None) -> Domains:
+    """Hold each device at gate-to-channel voltage ``v_v`` (sign = direction) for a total
+    time ``t_s`` (both per device or scalar): domains opposite to the field advance
+    by t / tau(V) and flip where they pass their threshold. Closed form: a flipped
+    domain is aligned with the field and moves no more, so any split of t into
+    pulses of one polarity gives the same state. With ``rng`` (and stochastic
+    switching) each flipped domain draws its next threshold."""
+    shape = d.up.shape[:-1]
+    v = np.broadcast_to(np.asarray(v_v, dtype=float), shape)[..., None]
+    t = np.broadcast_to(np.asarray(t_s, dtype=float), shape)[..., None]
+    if t.size and t.min() < 0:
+        raise ParamError("t_s", float(t.min()), "stress times must be >= 0")
+    moving = np.where(v > 0, ~d.up, d.up) & (v != 0) & (t > 0)
+    if not moving.any():
+        return d
+    prog = np.where(moving, d.progress + t / merz_tau_s(v, d.ea_v, p), d.progress)
+    thr = 1.0 if d.threshold is None else d.threshold
+    flip = moving & (prog >= thr)
+    up = np.where(flip, ~d.up, d.up)
+    prog = np.where(flip, 0.0, prog)
+    threshold = d.threshold
+    if flip.any() and d.threshold is not None:
+        fresh = _thresholds(d.up.shape, p, rng)
+        threshold = np.where(flip, 1.0 if fresh is None else fresh, d.threshold)
+    flips = (np.zeros(shape) if d.flips is None else d.flips) + flip.sum(axis=-1)
+    return Domains(up=up, progress=prog, ea_v=d.ea_v, threshold=threshold, flips=flips)
+
+
 def apply_pulses(d: Domains, v_pulse_v: np.ndarray | float, width_s: float,
                  n: int | np.ndarray, p: FefetParams,
                  rng: np.random.Generator | None = None) -> Domains:
     """Apply n identical gate pulses (amplitude may differ per device, sign = direction;
-    n may be one count or one per device).
-
-    With ``rng``, each pulse's amplitude seen by each device jitters with sigma
-    c2c_frac * MW (cycle-to-cycle write variation).
-    """
+    n may be one count or one per device): ``apply_stress`` for n x width."""
     check_range("width_s", width_s, 0.0, lo_open=True)
     counts = np.broadcast_to(np.asarray(n), d.up.shape[:-1])
     if counts.size and (not np.issubdtype(counts.dtype, np.integer) or counts.min() < 0):
         raise ParamError("n", n, "pulse counts must be non-negative integers")
-    up, prog = d.up.copy(), d.progress.copy()
-    v_dev = np.broadcast_to(np.asarray(v_pulse_v, dtype=float), up.shape[:-1])
-    for k in range(int(counts.max()) if counts.size else 0):
-        v = np.where(counts > k, v_dev, 0.0)
-        if rng is not None and p.c2c_frac > 0:  # jitter only the devices pulsed now
-            v = np.where(v != 0, v + rng.normal(0.0, p.c2c_frac * p.memory_window_v, v.shape),
-                         0.0)
-        v_dom = v[..., None]
-        # Domains opposite to the pulse direction advance; the others do not move.
-        moving = np.where(v_dom > 0, ~up, up) & (v_dom != 0)
-        prog = np.where(moving, prog + width_s / merz_tau_s(v_dom, d.ea_v, p), prog)
-        flip = moving & (prog >= 1.0)
-        up = np.where(flip, ~up, up)
-        prog = np.where(flip, 0.0, prog)
-    return Domains(up=up, progress=prog, ea_v=d.ea_v)
+    return apply_stress(d, v_pulse_v, counts * width_s, p, rng)
+
+
+def window_factor(cycles: np.ndarray | float, p: FefetParams) -> np.ndarray:
+    """Memory window left after ``cycles`` program/erase cycles, as a fraction of the
+    fresh window (endurance; 1 up to ``endurance_onset_cycles``)."""
+    c = np.maximum(np.asarray(cycles, dtype=float), 1.0)
+    decades = np.log10(np.maximum(c / p.endurance_onset_cycles, 1.0))
+    return np.clip(1.0 - p.window_loss_per_decade * decades, 0.0, 1.0)
+
+
+def effective_polarization(d: Domains, p: FefetParams) -> np.ndarray:
+    """Polarization as the channel sees it: the domains' P scaled by the window the
+    device has left after its cycles (endurance)."""
+    return d.polarization * window_factor(d.cycles(), p)
+
+
+def write_energy_j(p: FefetParams, v_v: np.ndarray | float, pulses: np.ndarray | float,
+                   d_pol: np.ndarray | float) -> float:
+    """Energy a write spends in the devices: the gate charged to |V| and back for each
+    pulse (C_g V^2) plus the switching charge Pr * A * |dP| moved at |V|."""
+    v = np.abs(np.asarray(v_v, dtype=float))
+    gate = p.c_gate_f * v**2 * np.asarray(pulses, dtype=float)
+    switching = p.remanent_pol_c_per_m2 * p.gate_area_m2 * np.abs(np.asarray(d_pol)) * v
+    return float(np.sum(gate) + np.sum(switching))
 
 
 def coercive_v(ea_v: np.ndarray, p: FefetParams, t_dwell_s: float) -> np.ndarray:
@@ -296,7 +386,8 @@ def preisach_sweep(d: Domains, vg_v: np.ndarray, p: FefetParams, t_dwell_s: floa
     for v in np.asarray(vg_v, dtype=float):
         up = np.where(v >= vc, True, np.where(-v >= vc, False, up))
         pols.append(2.0 * up.mean(axis=-1) - 1.0)
-    return np.array(pols), Domains(up=up, progress=np.zeros_like(d.progress), ea_v=d.ea_v)
+    return np.array(pols), Domains(up=up, progress=np.zeros_like(d.progress), ea_v=d.ea_v,
+                                   threshold=d.threshold, flips=d.flips)
 
 
 # ---------------------------------------------------------------- non-idealities

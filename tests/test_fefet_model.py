@@ -95,13 +95,48 @@ def test_nls_progress_accumulates_over_pulses():
     assert np.all(back.polarization == -1.0)
 
 
-def test_c2c_pulse_jitter_is_seeded():
-    d = fe.new_domains((200,), P, np.random.default_rng(3))
-    a = fe.apply_pulses(d, 1.5, 100e-9, 5, P, np.random.default_rng(9))
-    b = fe.apply_pulses(d, 1.5, 100e-9, 5, P, np.random.default_rng(9))
-    c = fe.apply_pulses(d, 1.5, 100e-9, 5, P)
+def test_stochastic_switching_is_seeded_and_spreads_identical_devices():
+    """Poisson nucleation: identical devices (same domains) pulsed alike end in
+    different states; the same seed repeats them; deterministic switching does not
+    spread at all."""
+    d = fe.new_domains((1,), P, np.random.default_rng(3))
+    same = fe.Domains(np.repeat(d.up, 400, 0), np.repeat(d.progress, 400, 0),
+                      np.repeat(d.ea_v, 400, 0))  # threshold None: drawn below
+    rng = np.random.default_rng(9)
+    stoch = fe.Domains(same.up, same.progress, same.ea_v, rng.exponential(1.0, same.up.shape))
+    a = fe.apply_pulses(stoch, 1.5, 100e-9, 5, P, np.random.default_rng(9))
+    b = fe.apply_pulses(stoch, 1.5, 100e-9, 5, P, np.random.default_rng(9))
+    det = fe.apply_pulses(same, 1.5, 100e-9, 5, P)
     np.testing.assert_array_equal(a.up, b.up)
-    assert not np.array_equal(a.progress, c.progress)
+    assert a.polarization.std() > 0.05  # binomial-like spread of a 64-domain device
+    assert det.polarization.std() == 0.0
+    # Poisson law: domains held for exactly one Merz time switch with probability
+    # 1 - 1/e (25,600 domains: standard error 0.003; 4 SE budget).
+    ea = np.full((400, P.n_domains), 2.3)
+    down = fe.Domains(np.zeros(ea.shape, bool), np.zeros(ea.shape), ea,
+                      np.random.default_rng(1).exponential(1.0, ea.shape))
+    t = float(fe.merz_tau_s(1.5, 2.3, P))
+    frac = fe.apply_stress(down, 1.5, t, P).up.mean()
+    assert abs(frac - (1 - np.exp(-1))) < 4 * 0.003
+
+
+def test_stress_is_closed_form_of_same_polarity_pulses():
+    d = fe.new_domains((30,), P, np.random.default_rng(4))
+    one_by_one = d
+    for _ in range(7):
+        one_by_one = fe.apply_pulses(one_by_one, 1.4, 100e-9, 1, P)
+    np.testing.assert_array_equal(fe.apply_stress(d, 1.4, 700e-9, P).up, one_by_one.up)
+
+
+def test_endurance_closes_the_window_past_the_onset():
+    assert fe.window_factor(1e3, P) == 1.0
+    assert fe.window_factor(P.endurance_onset_cycles * 100, P) == pytest.approx(
+        1 - 2 * P.window_loss_per_decade)
+    d = fe.new_domains((2,), P, np.random.default_rng(5), pol=1.0)
+    worn = fe.Domains(d.up, d.progress, d.ea_v, d.threshold,
+                      np.array([0.0, 2 * P.n_domains * P.endurance_onset_cycles * 10]))
+    pol = fe.effective_polarization(worn, P)
+    assert pol[0] == 1.0 and pol[1] == pytest.approx(1 - P.window_loss_per_decade)
 
 
 def test_variation_draws_have_requested_sigma():
@@ -200,8 +235,8 @@ def test_per_device_pulse_counts():
     np.testing.assert_array_equal(got.progress[0], d.progress[0])
     exact = fe.apply_pulses(d, 1.5, 100e-9, counts, P)  # no jitter: must equal one at a time
     for i, n in enumerate(counts[1:], start=1):
-        alone = fe.apply_pulses(fe.Domains(d.up[i:i + 1], d.progress[i:i + 1], d.ea_v[i:i + 1]),
-                                1.5, 100e-9, int(n), P)
+        alone = fe.apply_pulses(fe.Domains(d.up[i:i + 1], d.progress[i:i + 1], d.ea_v[i:i + 1],
+                                           d.threshold[i:i + 1]), 1.5, 100e-9, int(n), P)
         np.testing.assert_array_equal(exact.up[i], alone.up[0])
         np.testing.assert_allclose(exact.progress[i], alone.progress[0], rtol=1e-12)
     with pytest.raises(ParamError, match="pulse counts"):

@@ -60,16 +60,16 @@ def test_pruning_reaches_target_and_stays_pruned(trained):
         assert np.all(pruned.effective(k)[~pruned.masks[k]] == 0)
 
 
-def test_vau_vectors_recover_an_additive_update_on_kept_cells():
+def test_vau_vectors_recover_an_additive_update_from_its_factors():
+    """An additive update u_i + v_j is the outer product of the factors x = [1; u] and
+    delta = [v; 1]; VAU's values, from the factors' row and column sums alone (no
+    mask), give it back to round-off."""
     rng = np.random.default_rng(3)
     u, v = rng.normal(size=8), rng.normal(size=5)
-    mask = rng.uniform(size=(8, 5)) > 0.3
-    dw = u[:, None] + v[None, :] + np.where(mask, 0.0, 100.0)  # pruned cells carry junk
-    uu, vv = vau_vectors(dw, mask)
-    fit = (uu[:, None] + vv[None, :])[mask]
-    # Alternating least squares, 2 sweeps: exact for an additive target up to the
-    # split of a constant between u and v, which the sum does not see.
-    np.testing.assert_allclose(fit, dw[mask], atol=0.05 * np.abs(dw[mask]).max())
+    x = np.stack([np.ones(8), u])
+    delta = np.stack([v, np.ones(5)])
+    uu, vv = vau_vectors(x, delta, lr=-1.0)
+    np.testing.assert_allclose(uu[:, None] + vv[None, :], u[:, None] + v[None, :], atol=1e-12)
 
 
 def test_pulse_updates_move_weights_the_right_way_and_skip_pruned_cells():
@@ -80,7 +80,7 @@ def test_pulse_updates_move_weights_the_right_way_and_skip_pruned_cells():
     layer = AnalogLayer(w * mask, hw, rng, mask=mask, domains=True)
     before = layer.read_weights()
     dw = np.where(rng.uniform(size=w.shape) > 0.5, 1.0, -1.0) * 0.3 * np.abs(w).max()
-    layer.apply_update(dw, rng)
+    layer.write_update(dw, rng)
     moved = layer.read_weights() - before
     assert np.all(moved[~mask] == 0)
     agree = np.sign(moved[mask & (moved != 0)]) == np.sign(dw[mask & (moved != 0)])

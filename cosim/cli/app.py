@@ -402,17 +402,13 @@ def train(
     timeout: Timeout = TIMEOUT_S["train"],
 ) -> None:
     """Train a network with the simulated arrays in the loop (mode from the config)."""
-    from cosim.nn.commands import train_command
+    from cosim.nn.commands import summary_lines, train_command
     from cosim.nn.config import load_config
 
     load_config(config)  # a bad config is refused here, before any work starts
     run_dir, summary = stoppable("train", timeout, train_command, config, results)
-    for k, v in summary.items():
-        if k != "curve":
-            typer.echo(f"{k:>28}: {v:.4f}" if isinstance(v, float) else f"{k:>28}: {v}")
-    for point in summary.get("curve", []):
-        typer.echo(f"  sparsity {point['sparsity']:.2f}: float {point['float_test_acc']:.4f}, "
-                   f"arrays {point['hardware_test_acc']:.4f}, kept {point['weights_kept']}")
+    for line in summary_lines(summary):
+        typer.echo(line)
     typer.echo(f"results: {run_dir}")
 
 

@@ -24,25 +24,87 @@ def train_command(config_path: Path, results: Path) -> tuple[Path, dict]:
     cfg = load_config(config_path)
     started = now_utc()
     run_dir = new_run_dir(results, "train")
-    task, total, done = f"train [{cfg.train.mode}]", progress_steps(cfg), 0
+    seeds = cfg.train.seeds
+    task, total, done = f"train [{cfg.train.mode}]", progress_steps(cfg) * seeds, 0
 
     def progress(kind: str, row: dict) -> None:
         nonlocal done
         done += 1
         report(task, done, total, _info(row))
 
-    out = run_training(cfg, progress)
     import pandas as pd
 
-    epochs = pd.DataFrame(out["epochs"])
+    runs, tables = [], []
+    for i in range(seeds):  # each seed draws its own split, initialisation and devices
+        cfg_i = seed_config(cfg, i)
+        out_i = run_training(cfg_i, progress)
+        runs.append(out_i)
+        tables.append(pd.DataFrame(out_i["epochs"]).assign(seed=cfg_i.train.seed))
+    out = runs[0]
+    epochs = pd.concat(tables, ignore_index=True)
     write_atomic(run_dir / "epochs.csv", epochs.to_csv(index=False))
-    summary = out["summary"]
+    summary = out["summary"] if seeds == 1 else seed_statistics([r["summary"] for r in runs])
     write_json(run_dir / "summary.json", summary)
     _write_model(run_dir, out)
-    _plot_training(run_dir, epochs, summary)
+    _plot_training(run_dir, tables[0], out["summary"])
     write_atomic(run_dir / "config.json", json.dumps(cfg.as_dict(), indent=2, default=list))
     write_manifest(run_dir, "train", cfg.as_dict(), cfg.train.seed, started)
     return run_dir, summary
+
+
+def summary_lines(summary: dict) -> list[str]:
+    """What ``cosim train`` prints: each number (mean +- std over seeds where there are
+    several), then curves point by point."""
+    lines = []
+    if "per_seed" in summary:
+        lines.append(f"{'seeds':>36}: {summary['seeds']} (mean +- std)")
+        for k, v in summary["mean"].items():
+            if isinstance(v, float):
+                lines.append(f"{k:>36}: {v:.4g} +- {summary['std'][k]:.2g}")
+        curves = {k: v for k, v in summary["mean"].items() if isinstance(v, list)}
+    else:
+        for k, v in summary.items():
+            if not isinstance(v, list):
+                lines.append(f"{k:>36}: {v:.4g}" if isinstance(v, float) else f"{k:>36}: {v}")
+        curves = {k: v for k, v in summary.items() if isinstance(v, list)}
+    for name, points in curves.items():
+        for point in points:
+            lines.append(f"  {name}: " + ", ".join(
+                f"{k} {v:.4g}" for k, v in point.items() if isinstance(v, int | float)))
+    return lines
+
+
+def seed_config(cfg: RunConfig, i: int) -> RunConfig:
+    """The i-th seed's config: training seed and data-split seed both advanced by i."""
+    import dataclasses
+
+    return dataclasses.replace(
+        cfg, train=dataclasses.replace(cfg.train, seed=cfg.train.seed + i),
+        data=dataclasses.replace(cfg.data, seed=cfg.data.seed + i))
+
+
+def seed_statistics(summaries: list[dict]) -> dict:
+    """Mean, std (ddof=1) and per-seed values of every number the summaries share;
+    lists of points (curves) are averaged point by point."""
+    out: dict = {"seeds": len(summaries), "per_seed": summaries, "mean": {}, "std": {}}
+    for key, value in summaries[0].items():
+        if isinstance(value, bool) or not isinstance(value, int | float | list):
+            continue
+        if isinstance(value, list):
+            if not all(isinstance(p, dict) for p in value):
+                continue
+            pts = []
+            for j, point in enumerate(value):
+                vals = {k: [s[key][j][k] for s in summaries] for k in point
+                        if isinstance(point[k], int | float)}
+                pts.append({**{k: float(np.mean(v)) for k, v in vals.items()},
+                            **{f"{k}_std": float(np.std(v, ddof=1)) for k, v in vals.items()}})
+            out["mean"][key] = pts
+            continue
+        vals = np.array([float(s[key]) for s in summaries])
+        out["mean"][key] = float(vals.mean())
+        out["std"][key] = float(vals.std(ddof=1))
+    return out
 
 
 def _write_model(run_dir: Path, out: dict) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from cosim.nn.datasets import DATASETS
 from cosim.nn.layers import HardwareConfig
+from cosim.nn.writes import WRITE_MODES
 from cosim.runs.files import read_toml
 from device_models.validation import (
     ParamError,
@@ -86,6 +87,21 @@ class TrainConfig:
     """prune: fine-tuning epochs after pruning."""
     hwa_noise: float = 0.02
     """hwa: weight noise sigma relative to max |w| injected in the forward."""
+    seeds: int = 1
+    """Repeat the run with seeds seed, seed+1, ...: each draws its own data split,
+    initialisation and devices; the summary gives mean and std over them."""
+    val_fraction: float = 0.2
+    """Share of the training split held out for validation (epochs are chosen on it;
+    the test split only reports)."""
+    write_mode: str = "exact"
+    """in_array: exact (per-cell pulses, the reference) | vau (index-free line writes)."""
+    backward: str = "array"
+    """in_array / vau: errors carried back by a transposed read of the arrays (array)
+    or by the weights read back exactly (exact, a labelled reference)."""
+    regrow: float = 0.1
+    """vau: fraction of the pruned weights regrown after fine-tuning (0 = no regrow)."""
+    regrow_epochs: int = 1
+    """vau: in-array epochs after regrowing."""
 
     def __post_init__(self) -> None:
         check_choice("train.mode", self.mode, MODES)
@@ -100,6 +116,12 @@ class TrainConfig:
             check_range("train.sparsities[]", s, 0.0, 1.0, hi_open=True)
         check_int("train.finetune_epochs", self.finetune_epochs, 0, 10_000)
         check_range("train.hwa_noise", self.hwa_noise, 0.0, 1.0)
+        check_int("train.seeds", self.seeds, 1, 1000)
+        check_range("train.val_fraction", self.val_fraction, 0.0, 0.9)
+        check_choice("train.write_mode", self.write_mode, WRITE_MODES)
+        check_choice("train.backward", self.backward, ("array", "exact"))
+        check_range("train.regrow", self.regrow, 0.0, 1.0)
+        check_int("train.regrow_epochs", self.regrow_epochs, 0, 1000)
 
 
 @dataclass(frozen=True)

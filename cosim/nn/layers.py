@@ -9,7 +9,12 @@ row tiles; bias and activation stay digital.
 
 For in-array training the FeFET states live as ferroelectric domains: an
 update is written as gate pulses through the switching model, so the applied
-change is whatever the device does (nonlinear, asymmetric, stochastic).
+change is whatever the device does (nonlinear, asymmetric, stochastic); the
+write circuit (per-cell reference or index-free line writes) is in
+``cosim.nn.writes``. The backward pass reads the arrays transposed (columns
+driven, rows sensed) through the same engine. With ``programming = "pulse"``
+deployment is program-and-verify to the levels the device reaches
+(``cosim.nn.programming``), and reads disturb the state they read.
 """
 
 from __future__ import annotations
@@ -29,8 +34,26 @@ from cosim.array.mapping import (
 )
 from cosim.array.state import ArrayConfig, ArrayState
 from cosim.engines import ENGINES, get_engine, supports
+from cosim.nn.programming import (
+    PROGRAMMING,
+    PulseScheme,
+    d2d_fields,
+    program_and_verify,
+    pulse_ladder,
+)
+from cosim.nn.writes import (
+    POLARITIES,
+    STEPS_PER_RANGE,
+    WRITE_SCHEMES,
+    WriteCircuit,
+    WriteLedger,
+    exact_write,
+    pulse_counts,
+    vau_vectors,
+    vau_write,
+)
 from device_models import fefet_mos2 as fe
-from device_models.cells import Cell
+from device_models.cells import Cell, TransposedCell, transpose_fields
 from device_models.registry import CellOptions, check_cell_kind, make_cell
 from device_models.validation import ParamError, check_choice, check_int, check_range
 from periphery.converters import AdcParams, DacParams
@@ -77,7 +100,22 @@ class HardwareConfig:
     pulse_width_s: float = 100e-9
     """In-array training: program pulse width (s)."""
     max_pulses: int = 8
-    """In-array training: most pulses one update may send to a cell."""
+    """In-array training: most pulses one update may send to a cell or line."""
+    write_scheme: str = "v2"
+    """Line-write biasing: v2 (half-selected cells see V/2) | v3 (they see V/3)."""
+    write_polarities: str = "potentiate"
+    """In-array updates: both (an increase potentiates G+ and depresses G-) | potentiate
+    (G+ up to increase, G- up to decrease; only the slow, gradual direction)."""
+    programming: str = "ideal"
+    """Deployment: ideal (polarization set exactly, then C2C write error) | pulse
+    (erase + program-and-verify with pulses, to the levels the device reaches)."""
+    program_pulses: int = 64
+    """Pulse programming: most potentiating pulses per cell."""
+    read_disturb: bool = True
+    """Reads stress the weight FeFETs' domains at the read gate bias (needs domains:
+    pulse programming or in-array training)."""
+    read_time_s: float = 100e-9
+    """How long one input vector holds the read bias (s): the read-disturb stress."""
 
     def __post_init__(self) -> None:
         check_cell_kind("hardware.cell", self.cell)
@@ -96,12 +134,23 @@ class HardwareConfig:
         check_range("hardware.pulse_v", self.pulse_v, 0.0, 10.0, lo_open=True)
         check_range("hardware.pulse_width_s", self.pulse_width_s, 1e-12, 1.0)
         check_int("hardware.max_pulses", self.max_pulses, 1, 1000)
+        check_choice("hardware.write_scheme", self.write_scheme, tuple(WRITE_SCHEMES))
+        check_choice("hardware.write_polarities", self.write_polarities, POLARITIES)
+        check_choice("hardware.programming", self.programming, PROGRAMMING)
+        check_int("hardware.program_pulses", self.program_pulses, 1, 10_000)
+        check_range("hardware.read_time_s", self.read_time_s, 1e-12, 1.0)
+        if self.programming == "pulse" and self.cell == "resistor":
+            raise ParamError("hardware.programming", "pulse",
+                             "needs a cell with a switching model (fefet or sparse_fefet)")
 
     def dac(self) -> DacParams:
         """The row drivers this configuration describes."""
         return DacParams(self.dac_bits, self.dac_v_fs_v,
                          encoding="pwm" if self.dac_encoding == "pwm" else "amplitude",
                          bit_serial=self.dac_encoding == "bit_serial")
+
+    def pulse_scheme(self) -> PulseScheme:
+        return PulseScheme(self.pulse_v, self.pulse_width_s, self.program_pulses)
 
     def make_cell(self) -> Cell:
         return make_cell(self.cell, CellOptions(v_read_v=self.dac_v_fs_v,
@@ -128,6 +177,10 @@ class AnalogLayer:
         self.input_scale = input_scale
         self.dac = hw.dac()
         g_min, g_max = self.cell.g_range()
+        self.levels: np.ndarray | None = None
+        if hw.programming == "pulse":  # the top of the range is what pulses reach
+            self.levels = pulse_ladder(self.cell, hw.pulse_scheme())
+            g_min, g_max = float(self.levels[0]), float(self.levels[-1])
         self.mapping: WeightMapping = fit_mapping(w * self.mask, g_min, g_max)
         self.row_tiles, self.col_tiles = _tiles(w.shape[0], hw.tile_rows), _tiles(w.shape[1],
                                                                                     hw.tile_cols)
@@ -137,6 +190,8 @@ class AnalogLayer:
         self._cal_xn: np.ndarray | None = None
         self._reference: dict[tuple[int, int], float] = {}
         self._compensations: dict[tuple[int, int, float | None], float] = {}
+        self.program_stats: dict[str, float] = {}
+        self.reads = 0
         self.program(w, rng, domains)
 
     # ------------------------------------------------------------ programming
@@ -144,12 +199,28 @@ class AnalogLayer:
         return interleave(self.mask[r, c], self.mask[r, c])
 
     def program(self, w: np.ndarray, rng: np.random.Generator, domains: bool = False) -> None:
-        """Write w as device states (with variation when configured)."""
+        """Write w as device states (with variation when configured): ideal programming
+        sets the polarization exactly (then the C2C write error); pulse programming
+        runs program-and-verify and always leaves domain states."""
         self._compensations.clear()
         g_phys = interleave(*weights_to_pairs(w * self.mask, self.mapping))
+        stats = []
         for ri, r in enumerate(self.row_tiles):
             for ci, c in enumerate(self.col_tiles):
                 cols = slice(2 * c.start, 2 * c.stop)
+                if self.hw.programming == "pulse":
+                    template = self.cell.program(np.full(g_phys[r, cols].shape,
+                                                         self.cell.g_range()[0]))
+                    if self.hw.write_variation:
+                        template = d2d_fields(self.cell, template, rng)
+                    d, fields, st = program_and_verify(self.cell, g_phys[r, cols], template,
+                                                       self.hw.pulse_scheme(), rng)
+                    self.domains[ri, ci] = d
+                    stats.append(st)
+                    if self.cell.prunable:
+                        fields = self.cell.prune(fields, self._tile_mask(r, c))
+                    self.fields[ri, ci] = fields
+                    continue
                 fields = self.cell.program(g_phys[r, cols])
                 if self.cell.prunable:
                     fields = self.cell.prune(fields, self._tile_mask(r, c))
@@ -163,6 +234,21 @@ class AnalogLayer:
                 if self.hw.write_variation:
                     fields = self.cell.with_variation(fields, rng)
                 self.fields[ri, ci] = fields
+        if stats:
+            self.program_stats = {k: float(np.mean([st[k] for st in stats])) for k in stats[0]}
+            self.program_stats["pulses_max"] = max(st["pulses_max"] for st in stats)
+            self.program_stats["levels"] = float(len(np.unique(self.levels)))
+
+    def set_mask(self, keep: np.ndarray) -> None:
+        """Write the digital FeFETs anew: on where ``keep`` (pruning and regrowing are
+        the steps that use the index)."""
+        if not self.cell.prunable:
+            raise ParamError("hardware.cell", self.cell.kind, "has no digital FeFET to write")
+        self.mask = np.asarray(keep, dtype=bool).copy()
+        for (ri, ci), fields in self.fields.items():
+            r, c = self.row_tiles[ri], self.col_tiles[ci]
+            self.fields[ri, ci] = self.cell.prune(fields, self._tile_mask(r, c))
+        self._compensations.clear()
 
     def state(self, ri: int, ci: int, age_s: float | None = None) -> ArrayState:
         age = self.hw.age_s if age_s is None else age_s
@@ -212,7 +298,66 @@ class AnalogLayer:
             if compensate:
                 y = y * self._compensation(ri, ci, age_s)
             out[:, c] += outputs_to_mac(y, self.mapping, self.dac.v_fs_v)
+        self._after_reads(len(x))
         return out * self.input_scale
+
+    def _after_reads(self, vectors: int) -> None:
+        """Count reads and, where the state lives as domains, let the read gate bias
+        stress them for ``vectors`` x ``read_time_s`` (read disturb)."""
+        self.reads += vectors
+        if not (self.hw.read_disturb and self.domains):
+            return
+        p = self.cell.switching_params
+        weight = getattr(self.cell, "weight", self.cell)  # the analog device of the cell
+        # the drain sits on the driven row line, so the mask device does not shield reads
+        for key, d in self.domains.items():
+            self._set_domains(key, fe.apply_stress(d, weight.vg_read_v,
+                                                   vectors * self.hw.read_time_s, p, None))
+
+    def _set_domains(self, key: tuple[int, int], d: fe.Domains) -> None:
+        self.domains[key] = d
+        self.fields[key] = {**self.fields[key],
+                            "pol": fe.effective_polarization(d, self.cell.switching_params)}
+        self._compensations.clear()
+
+    # ------------------------------------------------------------ transposed reads
+    def transposed_state(self, ri: int, ci: int) -> ArrayState:
+        """Tile (ri, ci) read the other way: its columns driven, its rows sensed."""
+        st = self.state(ri, ci)
+        return ArrayState(transpose_fields(st.fields), TransposedCell(self.cell),
+                          differential=False, age_s=st.age_s)
+
+    def backward(self, delta: np.ndarray, rng: np.random.Generator | None = None
+                 ) -> np.ndarray:
+        """delta (K, out) -> delta @ W^T (K, in) as the arrays compute it: a transposed
+        read of every tile (columns driven by the DACs, rows sensed by ADCs).
+
+        Signed errors go in two phases of non-negative drive, each scaled by the
+        batch's largest |delta| (a digital scale): phase A puts delta+ on the G+
+        columns and delta- on the G- columns, phase B the reverse; the row ADCs
+        digitise each phase (range: this batch's largest ideal row current) and
+        the difference is taken digitally."""
+        delta = np.asarray(delta, dtype=float)
+        scale = float(np.abs(delta).max())
+        out = np.zeros((len(delta), self.mask.shape[0]))
+        if scale == 0:
+            return out
+        pos, neg = np.maximum(delta, 0.0) / scale, np.maximum(-delta, 0.0) / scale
+        engine = self._engine(rng)
+        for (ri, ci) in self.fields:
+            r, c = self.row_tiles[ri], self.col_tiles[ci]
+            xt = np.concatenate([interleave(pos[:, c], neg[:, c]),
+                                 interleave(neg[:, c], pos[:, c])])
+            state = self.transposed_state(ri, ci)
+            wide = ArrayConfig(self.dac, AdcParams(24, 1.0, signed=True))
+            i_fs = float(np.abs(get_engine("ideal").run(state, xt, wide).i_out_a).max())
+            config = ArrayConfig(self.dac, AdcParams(self.hw.adc_bits, max(i_fs, 1e-15)),
+                                 self.hw.r_wire_ohm, self.hw.r_wire_ohm)
+            y = engine.run(state, xt, config).y_a
+            k = len(delta)
+            out[:, r] += outputs_to_mac(y[:k] - y[k:], self.mapping, self.dac.v_fs_v)
+        self._after_reads(2 * len(delta))
+        return out * scale
 
     def _compensation(self, ri: int, ci: int, age_s: float | None) -> float:
         """Global drift compensation: one factor per tile restoring the mean |output|
@@ -234,48 +379,49 @@ class AnalogLayer:
         return w * self.mask
 
     # ------------------------------------------------------------ in-array updates
-    def apply_update(self, dw: np.ndarray, rng: np.random.Generator, vau: bool = False) -> None:
-        """Write a weight update as gate pulses (exact per cell, or VAU: one value per
-        row and one per column, each cell touched twice). Pruned cells ignore pulses."""
+    def write_circuit(self) -> WriteCircuit:
+        return WriteCircuit(self.hw.pulse_v, self.hw.pulse_width_s, self.hw.write_scheme,
+                            0.2e-15, self.hw.write_polarities)
+
+    def pulses_per_weight(self) -> float:
+        """Nominal pulses per unit weight change on each side of a pair (open loop)."""
+        g_min, g_max = self.mapping.g_min_s, self.mapping.g_max_s
+        return 0.5 * self.mapping.s_per_weight / ((g_max - g_min) / STEPS_PER_RANGE)
+
+    def write_update(self, dw: np.ndarray, rng: np.random.Generator, mode: str = "exact"
+                     ) -> WriteLedger:
+        """Write a given (in, out) update: ``apply_update`` with identity factors."""
+        return self.apply_update(np.eye(dw.shape[0]), np.asarray(dw, dtype=float), -1.0, rng,
+                                 mode)
+
+    def apply_update(self, x: np.ndarray, delta: np.ndarray, lr: float,
+                     rng: np.random.Generator, mode: str = "exact") -> WriteLedger:
+        """Write the update -lr x^T delta as gate pulses: ``exact`` per cell (the
+        reference) or ``vau`` (index-free line writes from row/column values the
+        factors give). Pruned cells are protected by their own digital FeFET in the
+        write path, in both modes. Returns the write operations spent."""
         if not self.domains:
             raise ParamError("mode", "in-array", "layer was programmed without domains")
-        if vau:
-            u, v = vau_vectors(dw, self.mask)
-            steps = [np.broadcast_to(u[:, None], dw.shape), np.broadcast_to(v[None, :], dw.shape)]
-        else:
-            steps = [dw]
-        for step in steps:
-            self._pulse(step * self.mask, rng)
-
-    def _pulse(self, dw: np.ndarray, rng: np.random.Generator) -> None:
+        ledger = WriteLedger()
         p = self.cell.switching_params
-        g_min, g_max = self.cell.g_range()
-        dg_per_pulse = (g_max - g_min) / 32.0  # nominal step of the default pulse scheme
-        dg = 0.5 * dw * self.mapping.s_per_weight  # each side of the pair takes half
+        circuit = self.write_circuit()
+        ppw = self.pulses_per_weight()
+        xn = np.asarray(x, dtype=float)
         for (ri, ci), d in self.domains.items():
             r, c = self.row_tiles[ri], self.col_tiles[ci]
-            want = interleave(dg[r, c], -dg[r, c]) / dg_per_pulse
-            n = np.floor(np.abs(want) + rng.uniform(size=want.shape)).astype(np.int64)
-            n = (np.minimum(n, self.hw.max_pulses) * self._tile_mask(r, c)).astype(np.int64)
-            v = np.sign(want) * self.hw.pulse_v
-            d = fe.apply_pulses(d, v, self.hw.pulse_width_s, n, p, rng)
-            self.domains[ri, ci] = d
-            self.fields[ri, ci] = {**self.fields[ri, ci], "pol": d.polarization}
-        self._compensations.clear()
-
-
-def vau_vectors(dw: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row values u and column values v with u_i + v_j fitting dw on the kept cells
-    (two alternating least-squares sweeps; pruned cells do not count)."""
-    m = mask.astype(float)
-    rows_n = np.maximum(m.sum(axis=1), 1.0)
-    cols_n = np.maximum(m.sum(axis=0), 1.0)
-    u = (dw * m).sum(axis=1) / rows_n
-    v = np.zeros(dw.shape[1])
-    for _ in range(2):
-        v = ((dw - u[:, None]) * m).sum(axis=0) / cols_n
-        u = ((dw - v[None, :]) * m).sum(axis=1) / rows_n
-    return u, v
+            duty = self.cell.write_duty(self.fields[ri, ci], self.hw.pulse_width_s)
+            if mode == "vau":
+                u, v = vau_vectors(xn[:, r], delta[:, c], lr)
+                n_rows = np.sign(u) * pulse_counts(u, ppw, self.hw.max_pulses, rng)
+                n_cols = np.sign(v) * pulse_counts(v, ppw, self.hw.max_pulses, rng)
+                d = vau_write(d, p, duty, circuit, n_rows.astype(np.int64),
+                              n_cols.astype(np.int64), rng, ledger)
+            else:
+                dw = -lr * (xn[:, r].T @ delta[:, c])
+                n = np.sign(dw) * pulse_counts(dw, ppw, self.hw.max_pulses, rng)
+                d = exact_write(d, p, duty, circuit, n.astype(np.int64), rng, ledger)
+            self._set_domains((ri, ci), d)
+        return ledger
 
 
 def _domains_for(pol: np.ndarray, p: fe.FefetParams, rng: np.random.Generator) -> fe.Domains:
@@ -284,4 +430,5 @@ def _domains_for(pol: np.ndarray, p: fe.FefetParams, rng: np.random.Generator) -
     d = fe.new_domains(np.shape(pol), p, rng, pol=-1.0)
     n_up = np.rint((np.asarray(pol) + 1.0) / 2.0 * p.n_domains).astype(int)
     rank = np.argsort(np.argsort(d.ea_v, axis=-1), axis=-1)
-    return fe.Domains(up=rank < n_up[..., None], progress=d.progress, ea_v=d.ea_v)
+    return fe.Domains(up=rank < n_up[..., None], progress=d.progress, ea_v=d.ea_v,
+                      threshold=d.threshold, flips=d.flips)

@@ -24,6 +24,8 @@ class MLP:
     biases: list[np.ndarray]
     masks: list[np.ndarray] = field(default_factory=list)
     """Per-layer keep masks (True = weight kept); empty = dense."""
+    last_deltas: list[np.ndarray] = field(default_factory=list, repr=False)
+    """Each layer's output error from the latest ``gradients`` call (for in-array writes)."""
 
     @classmethod
     def init(cls, sizes: tuple[int, ...], rng: np.random.Generator) -> MLP:
@@ -54,9 +56,11 @@ class MLP:
         return np.concatenate([self.forward(x[s:s + batch], matmul)[-1].argmax(axis=1)
                                for s in range(0, len(x), batch)])
 
-    def gradients(self, acts: list[np.ndarray], y: np.ndarray
+    def gradients(self, acts: list[np.ndarray], y: np.ndarray,
+                  transpose: MatMul | None = None
                   ) -> tuple[list[np.ndarray], list[np.ndarray], float]:
-        """Cross-entropy gradients from the activations forward produced."""
+        """Cross-entropy gradients from the activations forward produced; ``transpose(k,
+        delta) -> delta @ W_k^T`` carries errors back (default: the float weights)."""
         logits = acts[-1]
         p = np.exp(logits - logits.max(axis=1, keepdims=True))
         p /= p.sum(axis=1, keepdims=True)
@@ -66,11 +70,15 @@ class MLP:
         delta[np.arange(n), y] -= 1.0
         delta /= n
         gw, gb = [], []
+        self.last_deltas = []
         for k in range(len(self.weights) - 1, -1, -1):
             gw.append(acts[k].T @ delta)
+            self.last_deltas.insert(0, delta)
             gb.append(delta.sum(axis=0))
             if k:
-                delta = (delta @ self.effective(k).T) * (acts[k] > 0)
+                back = (transpose(k, delta) if transpose is not None
+                        else delta @ self.effective(k).T)
+                delta = back * (acts[k] > 0)
         return gw[::-1], gb[::-1], loss
 
 

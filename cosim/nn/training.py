@@ -30,6 +30,7 @@ from cosim.nn.config import RunConfig
 from cosim.nn.datasets import Dataset, load_digits_dataset, load_idx_dataset
 from cosim.nn.layers import AnalogLayer, HardwareConfig
 from cosim.nn.mlp import MLP, SGD, MatMul, accuracy, train_float
+from cosim.nn.writes import WriteLedger, vau_vectors
 from device_models.validation import ParamError
 from periphery.converters import DacParams, dac_codes, dac_volts
 
@@ -112,36 +113,109 @@ def prune(model: MLP, sparsity: float) -> MLP:
 
 # ---------------------------------------------------------------- in-array training
 
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    return float(np.dot(a.ravel(), b.ravel()) / (na * nb)) if na > 0 and nb > 0 else 0.0
+
+
+def vau_fidelity(x: np.ndarray, delta: np.ndarray, mask: np.ndarray) -> float:
+    """Cosine, on the kept cells, between VAU's additive update u_i + v_j (computed
+    without the mask) and the exact update x^T delta."""
+    u, v = vau_vectors(x, delta, 1.0)
+    return cosine(((u[:, None] + v[None, :]) * mask)[mask], (-(x.T @ delta))[mask])
+
+
+def split_validation(ds: Dataset, fraction: float, rng: np.random.Generator
+                     ) -> tuple[Dataset, np.ndarray, np.ndarray]:
+    """(training set without the validation images, validation x, validation y)."""
+    order = rng.permutation(len(ds.y_train))
+    n_val = round(fraction * len(order))
+    va, tr = order[:n_val], order[n_val:]
+    return (Dataset(ds.x_train[tr], ds.y_train[tr], ds.x_test, ds.y_test, ds.classes, ds.name),
+            ds.x_train[va], ds.y_train[va])
+
+
 def train_in_array(model: MLP, layers: list[AnalogLayer], ds: Dataset, epochs: int, lr: float,
-                   batch: int, rng: np.random.Generator, vau: bool = False,
-                   progress: Progress | None = None) -> list[dict]:
-    """Forward on the arrays, backward with the read-back weights, updates as pulses."""
+                   batch: int, rng: np.random.Generator, write_mode: str = "exact",
+                   backward: str = "array", progress: Progress | None = None,
+                   phase: str | None = None, val: tuple[np.ndarray, np.ndarray] | None = None
+                   ) -> tuple[list[dict], WriteLedger]:
+    """Forward on the arrays; errors carried back by transposed reads of the arrays
+    (``backward = "array"``) or by the exactly read-back weights (``"exact"``);
+    updates written as pulses, per cell or by index-free line writes (``write_mode``).
+    Every 8th batch the applied update (weights read back before and after) is
+    compared with the exact one on the kept cells (cosine)."""
     model = copy.deepcopy(model)
     bias_opt = SGD(lr=lr, momentum=0.0)
     rows = []
     mm = array_matmul(layers, rng)
+    total = WriteLedger()
+
+    def transpose(k: int, delta: np.ndarray) -> np.ndarray:
+        return layers[k].backward(delta, rng)
+
     for ep in range(epochs):
         t0 = time.perf_counter()
         order = rng.permutation(len(ds.y_train))
-        losses = []
-        for s in range(0, len(order), batch):
+        losses, cosines = [], []
+        ledger = WriteLedger()
+        for b, s in enumerate(range(0, len(order), batch)):
             idx = order[s:s + batch]
-            model.weights = [layer.read_weights() for layer in layers]
+            if backward == "exact":
+                model.weights = [layer.read_weights() for layer in layers]
             acts = model.forward(ds.x_train[idx], mm)
-            gw, gb, loss = model.gradients(acts, ds.y_train[idx])
-            for layer, g in zip(layers, gw, strict=True):
-                layer.apply_update(-lr * g, rng, vau=vau)
+            gw, gb, loss = model.gradients(acts, ds.y_train[idx],
+                                           transpose if backward == "array" else None)
+            check = b % 8 == 0
+            before = [layer.read_weights() for layer in layers] if check else None
+            for k, layer in enumerate(layers):
+                ledger.add(layer.apply_update(acts[k], model.last_deltas[k], lr, rng,
+                                              write_mode))
+            if check:
+                applied = [layer.read_weights() - w0 for layer, w0 in zip(layers, before,
+                                                                           strict=True)]
+                cosines.append(np.mean([cosine(a[layer.mask], -lr * g[layer.mask]) for a, g,
+                                        layer in zip(applied, gw, layers, strict=True)]))
             bias_opt.step(model.biases, gb)
             losses.append(loss)
         model.weights = [layer.read_weights() for layer in layers]
-        row = {"phase": "vau" if vau else "in_array", "epoch": ep + 1,
-               "loss": float(np.mean(losses)),
+        total.add(ledger)
+        row = {"phase": phase or write_mode, "epoch": ep + 1, "loss": float(np.mean(losses)),
                "test_acc": accuracy(model, ds.x_test, ds.y_test, mm),
-               "seconds": time.perf_counter() - t0}
+               "applied_cosine": float(np.mean(cosines)),
+               **ledger.as_dict("write_"), "seconds": time.perf_counter() - t0}
+        if val is not None and len(val[1]):
+            row["val_acc"] = accuracy(model, val[0], val[1], mm)
         rows.append(row)
         if progress:
             progress("epoch", row)
-    return rows
+    return rows, total
+
+
+def regrow(model: MLP, layers: list[AnalogLayer], ds: Dataset, fraction: float,
+           batch: int, mm: MatMul) -> int:
+    """Re-enable ``fraction`` of each layer's pruned weights, those with the largest
+    |gradient| over the training set (the one step besides pruning that uses the
+    index): their digital FeFETs are written on; the weights start from zero."""
+    grads = [np.zeros(w.shape) for w in model.weights]
+    for s in range(0, len(ds.y_train), 512):
+        acts = model.forward(ds.x_train[s:s + 512], mm)
+        gw, _, _ = model.gradients(acts, ds.y_train[s:s + 512])
+        for g, gk in zip(grads, gw, strict=True):
+            g += np.abs(gk)
+    changed = 0
+    for k, layer in enumerate(layers):
+        pruned = ~layer.mask
+        n = round(fraction * int(pruned.sum()))
+        if n == 0:
+            continue
+        score = np.where(pruned, grads[k], -np.inf)
+        grow = np.zeros(layer.mask.shape, dtype=bool)
+        grow.ravel()[np.argsort(score, axis=None)[::-1][:n]] = True
+        layer.set_mask(layer.mask | grow)
+        model.masks[k] = layer.mask.copy()
+        changed += n
+    return changed
 
 
 # ---------------------------------------------------------------- the modes
@@ -155,7 +229,8 @@ def progress_steps(cfg: RunConfig) -> int:
     if tc.mode == "in_array":
         return tc.epochs + tc.array_epochs
     if tc.mode == "vau":
-        return tc.epochs + 2 * tc.array_epochs
+        regrow = tc.regrow_epochs if tc.regrow > 0 else 0
+        return tc.epochs + 2 * (tc.array_epochs + regrow)
     if tc.mode == "prune":
         return tc.epochs + len(set(tc.sparsities) | {tc.sparsity}) * (tc.finetune_epochs + 1)
     return tc.epochs
@@ -168,6 +243,9 @@ def run_training(cfg: RunConfig, progress: Progress | None = None) -> dict:
     ds = load_dataset(cfg)
     rng = np.random.default_rng(tc.seed)
     rows: list[dict] = []
+    val = None
+    if tc.mode in ("in_array", "vau") and tc.val_fraction > 0:
+        ds, *val = split_validation(ds, tc.val_fraction, rng)
 
     def on_epoch(phase: str) -> Callable[[int, float], None]:
         def cb(ep: int, loss: float) -> None:
@@ -196,37 +274,29 @@ def run_training(cfg: RunConfig, progress: Progress | None = None) -> dict:
         layers = deploy(model, hw, ds, rng)
         summary["hardware_test_acc"] = accuracy(model, ds.x_test, ds.y_test,
                                                 array_matmul(layers, rng))
+        summary.update(_program_summary(layers))
         return {"epochs": rows, "summary": summary, "model": model, "layers": layers}
 
     if tc.mode == "in_array":
         layers = deploy(model, hw, ds, rng, domains=True)
         summary["hardware_test_acc_before"] = accuracy(model, ds.x_test, ds.y_test,
                                                        array_matmul(layers, rng))
-        rows += train_in_array(model, layers, ds, tc.array_epochs, tc.array_lr, tc.batch, rng,
-                               progress=progress)
+        summary.update(_program_summary(layers))
+        epochs, ledger = train_in_array(model, layers, ds, tc.array_epochs, tc.array_lr,
+                                        tc.batch, rng, tc.write_mode, tc.backward, progress,
+                                        "in_array", val)
+        rows += epochs
         summary["hardware_test_acc"] = rows[-1]["test_acc"] if tc.array_epochs else (
             summary["hardware_test_acc_before"])
         summary["seconds_per_array_epoch"] = float(np.mean(
             [r["seconds"] for r in rows if r["phase"] == "in_array"] or [0.0]))
+        summary.update(ledger.as_dict("write_"))
         return {"epochs": rows, "summary": summary, "model": model, "layers": layers}
 
     if tc.mode == "vau":
         if hw.cell != "sparse_fefet":
             raise ParamError("hardware.cell", hw.cell, "vau mode needs sparse_fefet cells")
-        pruned = prune(model, tc.sparsity)
-        summary["pruned_float_test_acc"] = accuracy(pruned, ds.x_test, ds.y_test)
-        start_seed = int(rng.integers(2**31))
-        for vau in (False, True):
-            r2 = np.random.default_rng(start_seed)  # both variants from the same start
-            layers = deploy(pruned, hw, ds, r2, domains=True)
-            key = "vau" if vau else "exact"
-            summary[f"{key}_test_acc_before"] = accuracy(pruned, ds.x_test, ds.y_test,
-                                                         array_matmul(layers, r2))
-            rows += train_in_array(pruned, layers, ds, tc.array_epochs, tc.array_lr, tc.batch,
-                                   r2, vau=vau, progress=progress)
-            summary[f"{key}_test_acc"] = rows[-1]["test_acc"]
-        summary["sparsity"] = tc.sparsity
-        return {"epochs": rows, "summary": summary, "model": pruned, "layers": layers}
+        return _on_chip_schedule(cfg, model, ds, val, rng, rows, summary, progress)
 
     # prune: the sparsity-vs-accuracy curve
     curve = []
@@ -250,6 +320,80 @@ def run_training(cfg: RunConfig, progress: Progress | None = None) -> dict:
     summary["dense_float_test_acc"] = next(p["float_test_acc"] for p in curve
                                            if p["sparsity"] == min(q["sparsity"] for q in curve))
     return {"epochs": rows, "summary": summary, "model": exported[0], "layers": exported[1]}
+
+
+def _program_summary(layers: list[AnalogLayer]) -> dict:
+    """Pulse-programming figures, averaged over layers (empty for ideal programming)."""
+    stats = [layer.program_stats for layer in layers if layer.program_stats]
+    return ({f"program_{k}": float(np.mean([st[k] for st in stats])) for k in stats[0]}
+            if stats else {})
+
+
+FIDELITY_SPARSITIES = (0.0, 0.5, 0.75, 0.9)
+
+
+def _fidelity_curve(model: MLP, ds: Dataset, batch: int, rng: np.random.Generator
+                    ) -> list[dict]:
+    """VAU's ideal fidelity (cosine with the exact update on kept cells) vs sparsity, on
+    the float network's own gradients (first layer, 16 batches)."""
+    out = []
+    for sp in FIDELITY_SPARSITIES:
+        pruned = prune(model, sp)
+        cos = []
+        for _ in range(16):
+            idx = rng.integers(0, len(ds.y_train), batch)
+            acts = pruned.forward(ds.x_train[idx])
+            pruned.gradients(acts, ds.y_train[idx])
+            cos.append(vau_fidelity(acts[0], pruned.last_deltas[0], pruned.masks[0]))
+        out.append({"sparsity": sp, "vau_cosine": float(np.mean(cos))})
+    return out
+
+
+def _on_chip_schedule(cfg: RunConfig, model: MLP, ds: Dataset, val, rng: np.random.Generator,
+                      rows: list[dict], summary: dict, progress: Progress | None) -> dict:
+    """The published on-chip schedule, twice from one start (exact per-cell writes, the
+    reference, and index-free VAU): prune (index used) -> deploy -> in-array fine-tune
+    -> regrow (index used) -> in-array fine-tune; accuracy and writes per stage."""
+    tc, hw = cfg.train, cfg.hardware
+    pruned = prune(model, tc.sparsity)
+    summary["pruned_float_test_acc"] = accuracy(pruned, ds.x_test, ds.y_test)
+    summary["sparsity"] = tc.sparsity
+    summary["fidelity"] = _fidelity_curve(model, ds, tc.batch, rng)
+    start_seed = int(rng.integers(2**31))
+    layers: list[AnalogLayer] = []
+    for mode in ("exact", "vau"):
+        r2 = np.random.default_rng(start_seed)  # both variants from the same start
+        net = copy.deepcopy(pruned)
+        layers = deploy(net, hw, ds, r2, domains=True)
+        mm = array_matmul(layers, r2)
+        summary[f"{mode}_test_acc_before"] = accuracy(net, ds.x_test, ds.y_test, mm)
+        summary.update({f"{mode}_{k}": v for k, v in _program_summary(layers).items()})
+        epochs, ledger = train_in_array(net, layers, ds, tc.array_epochs, tc.array_lr,
+                                        tc.batch, r2, mode, tc.backward, progress,
+                                        f"{mode}:finetune", val)
+        rows += epochs
+        summary[f"{mode}_test_acc"] = epochs[-1]["test_acc"] if epochs else (
+            summary[f"{mode}_test_acc_before"])
+        summary[f"{mode}_applied_cosine"] = float(np.mean([e["applied_cosine"]
+                                                           for e in epochs] or [0.0]))
+        summary.update(ledger.as_dict(f"{mode}_finetune_write_"))
+        epoch_updates = max(1, tc.array_epochs)
+        summary[f"{mode}_write_ops_per_epoch"] = ledger.line_pulses / epoch_updates
+        summary[f"{mode}_write_energy_per_epoch_j"] = ledger.as_dict()["energy_j"] / epoch_updates
+        if tc.regrow > 0 and tc.regrow_epochs > 0:
+            net.weights = [layer.read_weights() for layer in layers]
+            summary[f"{mode}_regrown"] = regrow(net, layers, ds, tc.regrow, tc.batch, mm)
+            epochs, ledger = train_in_array(net, layers, ds, tc.regrow_epochs, tc.array_lr,
+                                            tc.batch, r2, mode, tc.backward, progress,
+                                            f"{mode}:regrow", val)
+            rows += epochs
+            summary[f"{mode}_regrow_test_acc"] = epochs[-1]["test_acc"]
+            summary.update(ledger.as_dict(f"{mode}_regrow_write_"))
+        summary[f"{mode}_kept_fraction"] = float(np.mean(np.concatenate(
+            [layer.mask.ravel() for layer in layers])))
+    summary["write_ops_ratio_exact_over_vau"] = (summary["exact_write_ops_per_epoch"]
+                                                 / max(summary["vau_write_ops_per_epoch"], 1.0))
+    return {"epochs": rows, "summary": summary, "model": pruned, "layers": layers}
 
 
 # ---------------------------------------------------------------- evaluation sweeps

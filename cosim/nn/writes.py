@@ -1,0 +1,226 @@
+"""In-array weight updates as the write circuit applies them, and what they cost.
+
+Two ways to write an update dW = -lr x^T delta into a tile of FeFET pairs:
+
+- ``exact`` (the reference): every cell gets its own pulse count, as a
+  row-by-row write with per-column data would give it; no half-select disturb
+  is applied (it is the idealised reference), but its cost is counted as that
+  row-by-row write.
+- ``vau`` (vectorial approximate update, index-free): one value per row and one
+  per column, u_i + v_j, computed from quantities the periphery has without the
+  pruning index: the row and column sums of the update's outer-product factors
+  (``vau_vectors``). Each value becomes one pulse train on its line; a cell
+  sees the difference of its word-line and bit-line voltages, so it switches
+  fully where a pulsed line meets a selected line and is half-selected (V/2 or
+  V/3 scheme) elsewhere; the half-selected disturb goes through the device's own
+  switching kinetics. Pruned cells are protected by their digital FeFET in the
+  write path (``cell.write_duty``), never by a mask multiply.
+
+Each side of a differential pair takes half of a weight change: an increase
+potentiates G+ and depresses G-, a decrease the reverse, so a line value is
+written in four sub-phases (two polarities x two column sets), rows then
+columns: eight in all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from device_models import fefet_mos2 as fe
+from device_models.validation import check_choice
+
+WRITE_MODES = ("exact", "vau")
+POLARITIES = ("both", "potentiate")
+WRITE_SCHEMES = {"v2": (0.5, 0.0, -0.5, 0.0), "v3": (2 / 3, 0.0, -1 / 3, 1 / 3)}
+"""Line voltages as fractions of the pulse amplitude: (selected word line, unselected
+word line, selected bit line, unselected bit line). A cell sees word - bit: V where
+both are selected, V/2 (v2) or V/3 (v3) where one is."""
+STEPS_PER_RANGE = 32
+"""Nominal pulses from g_min to g_max the open-loop update assumes (the pulse scheme's
+mean step; the device's real step varies with its state)."""
+
+
+@dataclass
+class WriteLedger:
+    """Counts of the write operations an update (or an epoch of them) spent."""
+
+    updates: int = 0
+    line_pulses: int = 0
+    """Pulses the periphery drives on word and bit lines (operations issued)."""
+    cell_pulses: float = 0.0
+    """(cell, pulse) pairs at the full write voltage."""
+    half_selected: float = 0.0
+    """(cell, pulse) pairs at a partial (half-select) voltage."""
+    time_s: float = 0.0
+    """Write time, sub-phases and rows in sequence (s)."""
+    energy_device_j: float = 0.0
+    """Gate charging plus polarization switching in the cells (J)."""
+    energy_lines_j: float = 0.0
+    """Charging the word and bit lines (J)."""
+
+    def add(self, other: WriteLedger) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def as_dict(self, prefix: str = "") -> dict[str, float]:
+        out = {f"{prefix}{f.name}": float(getattr(self, f.name)) for f in fields(self)}
+        out[f"{prefix}energy_j"] = self.energy_device_j + self.energy_lines_j
+        return out
+
+
+def check_write(mode: str, scheme: str) -> None:
+    check_choice("train.write_mode", mode, WRITE_MODES)
+    check_choice("hardware.write_scheme", scheme, tuple(WRITE_SCHEMES))
+
+
+def vau_vectors(x: np.ndarray, delta: np.ndarray, lr: float) -> tuple[np.ndarray, np.ndarray]:
+    """Row values u and column values v whose sum u_i + v_j is the least-squares additive
+    fit of dW = -lr x^T delta over *all* cells of a tile, from the factors alone:
+    row sums x^T (delta 1), column sums (x 1)^T delta and the grand sum. The pruning
+    mask is not an argument: the periphery never needs it."""
+    x = np.asarray(x, dtype=float)
+    delta = np.asarray(delta, dtype=float)
+    d_mean = delta.mean(axis=1)  # per sample, over the tile's columns
+    x_mean = x.mean(axis=1)  # per sample, over the tile's rows
+    row = -lr * (x.T @ d_mean)
+    col = -lr * (x_mean @ delta)
+    grand = -lr * float(x_mean @ d_mean)
+    return row - 0.5 * grand, col - 0.5 * grand
+
+
+def pulse_counts(values: np.ndarray, pulses_per_weight: float, max_pulses: int,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Stochastically rounded pulse counts for |values| (weight units), capped."""
+    want = np.abs(values) * pulses_per_weight
+    n = np.floor(want + rng.uniform(size=np.shape(want))).astype(np.int64)
+    return np.minimum(n, max_pulses)
+
+
+@dataclass(frozen=True)
+class WriteCircuit:
+    """What a tile's write path is: pulse amplitude and width, scheme, line loads."""
+
+    v_pulse_v: float
+    width_s: float
+    scheme: str
+    c_line_per_cell_f: float
+    polarities: str = "both"
+    """both (potentiate one side of a pair, depress the other) | potentiate."""
+
+
+def _line_energy(c: WriteCircuit, cells_on_line: int, pulses: float, swing_frac: float) -> float:
+    return c.c_line_per_cell_f * cells_on_line * (swing_frac * c.v_pulse_v) ** 2 * pulses
+
+
+def line_phase(d: fe.Domains, p: fe.FefetParams, duty: np.ndarray, c: WriteCircuit,
+               word_slots: np.ndarray, bit_slots: np.ndarray, sign: float,
+               rng: np.random.Generator, ledger: WriteLedger, held: str) -> fe.Domains:
+    """One sub-phase: word line i selected for its first ``word_slots[i]`` slots, bit line
+    j for its first ``bit_slots[j]``; every cell stressed by word - bit in each slot
+    (categories in closed form, full-voltage first). The ``held`` lines ("word" or
+    "bit") sit at their level for the whole sub-phase (one operation, one charge each);
+    the others carry pulse trains. Returns the new domains."""
+    word_slots = np.asarray(word_slots, dtype=float)
+    bit_slots = np.asarray(bit_slots, dtype=float)
+    t_total = float(max(word_slots.max(initial=0), bit_slots.max(initial=0)))
+    if t_total == 0:
+        return d
+    a_sel, a_un, b_sel, b_un = WRITE_SCHEMES[c.scheme]
+    w = word_slots[:, None]
+    b = bit_slots[None, :]
+    both = np.minimum(w, b)
+    word_only = w - both
+    bit_only = b - both
+    neither = t_total - both - word_only - bit_only
+    pol_before = d.polarization
+    for slots, frac in ((both, a_sel - b_sel), (word_only, a_sel - b_un),
+                        (bit_only, a_un - b_sel), (neither, a_un - b_un)):
+        if frac == 0 or not slots.any():
+            continue
+        d = fe.apply_stress(d, sign * frac * c.v_pulse_v, slots * c.width_s * duty, p, rng)
+        full = frac == 1.0
+        seen = float((slots * duty).sum())
+        if full:
+            ledger.cell_pulses += seen
+        else:
+            ledger.half_selected += seen
+        ledger.energy_device_j += p.c_gate_f * (frac * c.v_pulse_v) ** 2 * seen
+    rows, cols = duty.shape
+    ledger.energy_device_j += fe.write_energy_j(p, c.v_pulse_v, 0.0, d.polarization - pol_before)
+    word_ops = (word_slots > 0).sum() if held == "word" else word_slots.sum()
+    bit_ops = (bit_slots > 0).sum() if held == "bit" else bit_slots.sum()
+    ledger.line_pulses += int(word_ops + bit_ops)
+    ledger.energy_lines_j += (_line_energy(c, cols, word_ops, a_sel)
+                              + _line_energy(c, rows, bit_ops, abs(b_sel)))
+    ledger.time_s += t_total * c.width_s
+    return d
+
+
+def sub_phases(plus: np.ndarray, increase: bool, polarities: str
+               ) -> list[tuple[np.ndarray, float]]:
+    """(physical columns written, pulse polarity) for a weight increase or decrease:
+    ``both`` potentiates one side of the pair and depresses the other; ``potentiate``
+    only potentiates (G+ to increase, G- to decrease), for devices whose depression
+    steps dwarf their potentiation steps."""
+    grow, shrink = (plus, ~plus) if increase else (~plus, plus)
+    return [(grow, 1.0), (shrink, -1.0)] if polarities == "both" else [(grow, 1.0)]
+
+
+def vau_write(d: fe.Domains, p: fe.FefetParams, duty: np.ndarray, c: WriteCircuit,
+              n_rows: np.ndarray, n_cols: np.ndarray, rng: np.random.Generator,
+              ledger: WriteLedger) -> fe.Domains:
+    """Write signed row counts (rows,) and signed column counts (logical cols,) as line
+    pulse trains onto a tile of interleaved pairs (G+ even, G- odd physical columns)."""
+    rows, phys = duty.shape
+    plus = np.arange(phys) % 2 == 0
+    logical = np.arange(phys) // 2
+    for increase in (True, False):
+        for side, polarity in sub_phases(plus, increase, c.polarities):
+            sel_rows = np.where((n_rows > 0) == increase, np.abs(n_rows), 0)
+            t = sel_rows.max(initial=0)
+            d = line_phase(d, p, duty, c, sel_rows, np.where(side, t, 0), polarity, rng, ledger,
+                           held="bit")
+            per_col = np.abs(n_cols)[logical] * ((n_cols[logical] > 0) == increase)
+            sel_cols = np.where(side, per_col, 0)
+            t = sel_cols.max(initial=0)
+            d = line_phase(d, p, duty, c, np.full(rows, t), sel_cols, polarity, rng, ledger,
+                           held="word")
+    ledger.updates += 1
+    return d
+
+
+def exact_write(d: fe.Domains, p: fe.FefetParams, duty: np.ndarray, c: WriteCircuit,
+                n_cells: np.ndarray, rng: np.random.Generator, ledger: WriteLedger
+                ) -> fe.Domains:
+    """Per-cell signed pulse counts (rows, logical cols): G+ takes +n, G- -n, each cell
+    its own count at the full voltage (the reference: no half-select disturb).
+    Counted as a row-by-row write: per row one word-line train as long as its
+    longest cell, per cell a bit-line train, potentiation and depression apart."""
+    n_phys = np.empty(duty.shape, dtype=np.int64)
+    if c.polarities == "both":
+        n_phys[:, 0::2] = n_cells
+        n_phys[:, 1::2] = -n_cells
+    else:  # potentiate only: the side that grows the weight's sign
+        n_phys[:, 0::2] = np.maximum(n_cells, 0)
+        n_phys[:, 1::2] = np.maximum(-n_cells, 0)
+    pol_before = d.polarization
+    d = fe.apply_stress(d, np.sign(n_phys) * c.v_pulse_v, np.abs(n_phys) * c.width_s * duty,
+                        p, rng)
+    rows, cols = duty.shape
+    pot = np.where(n_phys > 0, n_phys, 0)
+    dep = np.where(n_phys < 0, -n_phys, 0)
+    word = pot.max(axis=1) + dep.max(axis=1)
+    seen = float((np.abs(n_phys) * duty).sum())
+    ledger.cell_pulses += seen
+    ledger.line_pulses += int(word.sum() + np.abs(n_phys).sum())
+    ledger.time_s += float(word.sum()) * c.width_s
+    ledger.energy_device_j += (p.c_gate_f * c.v_pulse_v**2 * seen
+                               + fe.write_energy_j(p, c.v_pulse_v, 0.0,
+                                                   d.polarization - pol_before))
+    a_sel, _, b_sel, _ = WRITE_SCHEMES[c.scheme]
+    ledger.energy_lines_j += (_line_energy(c, cols, word.sum(), a_sel)
+                              + _line_energy(c, rows, np.abs(n_phys).sum(), abs(b_sel)))
+    ledger.updates += 1
+    return d
