@@ -37,8 +37,8 @@ def test_in_array_update_writes_about_the_requested_change():
     """Pulse writes through the switching model: the applied change projected on the
     request is 0.78 of it (seed 0, potentiation-only writes, stochastic switching;
     the device's step differs from the nominal g-range/32 the pulse count assumes),
-    cosine 0.70 (stochastic rounding, domain granularity). Bound 0.45-1.3: no write gives 0, a 4x pulse step 0.2 or ~3,
-    a flipped sign < 0."""
+    cosine 0.70 (stochastic rounding, domain granularity). Bound 0.45-1.3: no write
+    gives 0, a 4x pulse step 0.2 or ~3, a flipped sign < 0."""
     w, layer, rng = _layer(domains=True)
     before = layer.read_weights()
     dw = rng.normal(0.0, 1.0, w.shape) * np.abs(w).max() * 0.05
