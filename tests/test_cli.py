@@ -253,6 +253,24 @@ def test_energy_writes_breakdown_chart_and_manifest(tmp_path):
 
 
 @pytest.mark.ngspice
+def test_energy_with_pruned_cells_spends_less_in_the_array(tmp_path):
+    """75 % of the digital FeFETs off: the array's read energy (simulated) falls by
+    more than 2x (pruned cells conduct ~1e-6 of a kept one); per kept MAC it rises."""
+    out = {}
+    for sp in ("0", "0.75"):
+        res = _run("energy", "--cell", "sparse_fefet", "--rows", "8", "--cols", "8",
+                   "--vectors", "3", "--sparsity", sp, "--results", str(tmp_path / sp))
+        assert res.exit_code == 0, res.output
+        (run_dir,) = list((tmp_path / sp).iterdir())
+        out[sp] = json.loads((run_dir / "energy.json").read_text())
+    array = {sp: next(b["simulated_J_per_MAC"] for b in s["blocks"] if b["block"] == "array")
+             for sp, s in out.items()}
+    assert array["0.75"] < 0.5 * array["0"]
+    assert 0.1 < out["0.75"]["kept_fraction"] < 0.4 and out["0"]["kept_fraction"] == 1.0
+    assert "per kept" in res.output
+
+
+@pytest.mark.ngspice
 def test_energy_transistor_level_sar_with_mux(tmp_path):
     res = _run("energy", "--rows", "4", "--cols", "4", "--vectors", "2", "--level",
                "transistor", "--adc-arch", "sar", "--cols-per-adc", "2", "--adc-energy",

@@ -186,11 +186,11 @@ def test_pulse_deploy_respects_the_level_limit():
 def test_read_disturb_accumulates_and_switches_off():
     _, _, layer = _layer("fefet", shape=(8, 4), programming="pulse")
     before = layer.domains[0, 0].polarization.copy()
-    layer._after_reads(10**7)  # 1 s of read bias
+    layer.after_reads(10**7)  # 1 s of read bias
     gained = layer.domains[0, 0].polarization - before
     assert gained.min() >= 0 and gained.mean() > 0.005
     _, _, quiet = _layer("fefet", shape=(8, 4), programming="pulse", read_disturb=False)
     before = quiet.domains[0, 0].polarization.copy()
-    quiet._after_reads(10**7)
+    quiet.after_reads(10**7)
     np.testing.assert_array_equal(quiet.domains[0, 0].polarization, before)
     assert quiet.reads == 10**7

@@ -326,6 +326,8 @@ def energy(
     adc_energy: Annotated[str, typer.Option(
         help="walden (FoM x 2^bits) | comparator (decisions x simulated comparator)")] = (
         "walden"),
+    sparsity: Annotated[float, typer.Option(
+        help="Pruned fraction of the cells (sparse_fefet: digital FeFETs off).")] = 0.0,
     results: Results = Path("results"),
     timeout: Timeout = TIMEOUT_S["energy"],
 ) -> None:
@@ -337,7 +339,8 @@ def energy(
     check_choice("sense", sense, ("integrator", "tia"))
     check_choice("level", level, ("behavioral", "transistor"))
     spec = CompareSpec(rows=rows, cols=cols, vectors=vectors, seed=seed, cell=cell,
-                       dac_bits=dac_bits, adc_bits=adc_bits, adc_percentile=adc_percentile)
+                       dac_bits=dac_bits, adc_bits=adc_bits, adc_percentile=adc_percentile,
+                       sparsity=sparsity)
     from cosim.array.energy import ADC_MODELS
     from device_models.validation import check_int
     from periphery.converters import ADC_ARCHS
@@ -348,7 +351,8 @@ def energy(
     run_dir, summary = stoppable("energy", timeout, energy_command, spec, sense, results, level,
                                  AdcChoice(adc_arch, cols_per_adc, adc_energy), timeout)
     typer.echo(f"{summary['rows']}x{summary['cols']} {cell}, {dac_bits}-bit DAC, "
-               f"{adc_bits}-bit ADC, {sense} ({level}), {summary['vectors']} vectors")
+               f"{adc_bits}-bit ADC, {sense} ({level}), {summary['vectors']} vectors, "
+               f"{summary['kept_fraction']:.0%} of the cells kept")
     typer.echo(f"{'block':>8} {'sim J/MAC':>11} {'analytic':>11} {'NeuroSim':>11}  basis")
     for r in summary["blocks"]:
         typer.echo(f"{r['block']:>8} {r['simulated_J_per_MAC']:>11.3e} "
@@ -357,6 +361,9 @@ def energy(
     t = summary["total"]
     typer.echo(f"{'total':>8} {t['simulated_J_per_MAC']:>11.3e} {t['analytic_J_per_MAC']:>11.3e}"
                f" {t['neurosim_J_per_MAC']:>11.3e}")
+    if summary["kept_fraction"] < 1:
+        typer.echo(f"{'per kept':>8} {t['simulated_J_per_kept_MAC']:>11.3e}  (pruned cells do "
+                   "no useful MAC but still see the row drive)")
     typer.echo(f"settling (virtual ground within 0.1 mV): max {summary['settling_s_max']:.3e} s, "
                f"mean {summary['settling_s_mean']:.3e} s")
     typer.echo(f"behavioral vs spice with periphery: "

@@ -167,8 +167,10 @@ def evaluate_command(config_path: Path, results: Path) -> tuple[Path, object]:
     started = now_utc()
     run_dir = new_run_dir(results, "evaluate")
     ev = cfg.evaluate
-    n_jobs = ev.seeds * (len(ev.adc_bits) + 2 * len(ev.drift_times_s)
+    n_jobs = ev.seeds * (len(ev.adc_bits) + 2 * len(ev.drift_times_s) + len(ev.programming)
+                         + len(ev.reads)
                          + (len(ev.d2d_sigma_v) if cfg.hardware.cell != "resistor" else 0))
+    n_jobs *= cfg.train.seeds
     done = 0
 
     def progress(kind: str, row: dict) -> None:
@@ -176,18 +178,21 @@ def evaluate_command(config_path: Path, results: Path) -> tuple[Path, object]:
         done += 1
         report("evaluate", done, n_jobs, f"{row['sweep']}={row['value']:g}")
 
-    rows = run_evaluation(cfg, progress)
+    rows = []
+    for i in range(cfg.train.seeds):  # each training seed: its own split and network
+        cfg_i = seed_config(cfg, i)
+        rows += [{**r, "train_seed": cfg_i.train.seed} for r in run_evaluation(cfg_i, progress)]
     import pandas as pd
 
     table = pd.DataFrame(rows)
     write_atomic(run_dir / "evaluate.csv", table.to_csv(index=False))
     summary = (table[table.sweep != "float"]
-               .groupby(["sweep", "value", "compensated"])["accuracy"]
+               .groupby(["sweep", "value", "label", "compensated"])["accuracy"]
                .agg(["mean", "std", "min", "max", "count"]).reset_index())
     write_atomic(run_dir / "evaluate_summary.csv", summary.to_csv(index=False))
     _plot_evaluation(run_dir, table, summary)
     write_manifest(run_dir, "evaluate", cfg.as_dict(), cfg.train.seed, started)
-    return run_dir, summary.assign(float_acc=float(table[table.sweep == "float"].accuracy.iloc[0]))
+    return run_dir, summary.assign(float_acc=float(table[table.sweep == "float"].accuracy.mean()))
 
 
 def _plot_evaluation(run_dir: Path, table, summary) -> None:
@@ -195,17 +200,23 @@ def _plot_evaluation(run_dir: Path, table, summary) -> None:
 
     plt = figures()
 
-    sweeps = [s for s in ("adc_bits", "drift_time_s", "d2d_sigma_v") if s in set(summary.sweep)]
+    sweeps = [s for s in ("adc_bits", "drift_time_s", "d2d_sigma_v", "programming", "reads")
+              if s in set(summary.sweep)]
+    if not sweeps:
+        return
     fig, axes = plt.subplots(1, len(sweeps), figsize=(4.5 * len(sweeps), 4), squeeze=False)
-    f_acc = float(table[table.sweep == "float"].accuracy.iloc[0]) * 100
+    f_acc = float(table[table.sweep == "float"].accuracy.mean()) * 100
     for ax, sw in zip(axes[0], sweeps, strict=True):
         for comp, sub in summary[summary.sweep == sw].groupby("compensated"):
             label = "drift compensated" if comp else "as read"
             ax.errorbar(sub.value, sub["mean"] * 100, yerr=sub["std"].fillna(0) * 100,
                         fmt="o-", capsize=3, label=label)
         ax.axhline(f_acc, color="k", ls=":", lw=0.8, label="floating point")
-        if sw == "drift_time_s":
-            ax.set_xscale("log")
+        if sw in ("drift_time_s", "reads"):
+            ax.set_xscale("symlog" if sw == "reads" else "log")
+        if sw == "programming":
+            sub = summary[summary.sweep == sw]
+            ax.set_xticks(sub.value, sub.label)
         ax.set(xlabel=sw, ylabel="test accuracy (%)")
         ax.legend(fontsize=7)
     write_figure(fig, run_dir / "evaluate.png")

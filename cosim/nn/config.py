@@ -12,6 +12,7 @@ from typing import Any
 
 from cosim.nn.datasets import DATASETS
 from cosim.nn.layers import HardwareConfig
+from cosim.nn.programming import PROGRAMMING
 from cosim.nn.writes import WRITE_MODES
 from cosim.runs.files import read_toml
 from device_models.validation import (
@@ -134,6 +135,11 @@ class EvaluateConfig:
     """Read times after programming (s)."""
     d2d_sigma_v: tuple[float, ...] = (0.0, 0.03, 0.06)
     """D2D threshold-voltage sigmas to evaluate (V)."""
+    programming: tuple[str, ...] = ()
+    """Deployments to compare: ideal (continuous polarization) and/or pulse
+    (program-and-verify to the device's levels)."""
+    reads: tuple[float, ...] = ()
+    """Read counts after pulse programming (read disturb accumulates over them)."""
 
     def __post_init__(self) -> None:
         check_int("evaluate.seeds", self.seeds, 1, 1000)
@@ -143,6 +149,10 @@ class EvaluateConfig:
             check_range("evaluate.drift_times_s[]", t, 0.0)
         for s in self.d2d_sigma_v:
             check_range("evaluate.d2d_sigma_v[]", s, 0.0, 1.0)
+        for m in self.programming:
+            check_choice("evaluate.programming[]", m, PROGRAMMING)
+        for n in self.reads:
+            check_range("evaluate.reads[]", n, 0.0, 1e15)
 
 
 @dataclass(frozen=True)

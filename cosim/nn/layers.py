@@ -298,10 +298,10 @@ class AnalogLayer:
             if compensate:
                 y = y * self._compensation(ri, ci, age_s)
             out[:, c] += outputs_to_mac(y, self.mapping, self.dac.v_fs_v)
-        self._after_reads(len(x))
+        self.after_reads(len(x))
         return out * self.input_scale
 
-    def _after_reads(self, vectors: int) -> None:
+    def after_reads(self, vectors: int) -> None:
         """Count reads and, where the state lives as domains, let the read gate bias
         stress them for ``vectors`` x ``read_time_s`` (read disturb)."""
         self.reads += vectors
@@ -356,7 +356,7 @@ class AnalogLayer:
             y = engine.run(state, xt, config).y_a
             k = len(delta)
             out[:, r] += outputs_to_mac(y[:k] - y[k:], self.mapping, self.dac.v_fs_v)
-        self._after_reads(2 * len(delta))
+        self.after_reads(2 * len(delta))
         return out * scale
 
     def _compensation(self, ri: int, ci: int, age_s: float | None) -> float:

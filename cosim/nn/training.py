@@ -409,7 +409,7 @@ def run_evaluation(cfg: RunConfig, progress: Progress | None = None) -> list[dic
     ev, hw = cfg.evaluate, cfg.hardware
     rows = [{"sweep": "float", "value": 0.0, "seed": 0, "compensated": False,
              "accuracy": accuracy(model, ds.x_test, ds.y_test)}]
-    jobs: list[tuple[str, float, HardwareConfig, float | None, bool]] = []
+    jobs: list[tuple] = []
     for b in ev.adc_bits:
         jobs.append(("adc_bits", float(b), replace(hw, adc_bits=b), None, False))
     for t in ev.drift_times_s:
@@ -418,13 +418,20 @@ def run_evaluation(cfg: RunConfig, progress: Progress | None = None) -> list[dic
     if hw.cell != "resistor":
         for s in ev.d2d_sigma_v:
             jobs.append(("d2d_sigma_v", s, replace(hw, d2d_sigma_v=s), None, False))
+    for k, m in enumerate(ev.programming):  # value: index into evaluate.programming
+        jobs.append(("programming", float(k), replace(hw, programming=m), None, False, 0, m))
+    for n in ev.reads:
+        jobs.append(("reads", float(n), replace(hw, programming="pulse"), None, False, n))
     for seed in range(ev.seeds):
-        for sweep, value, hw_j, age, comp in jobs:
+        for sweep, value, hw_j, age, comp, *extra in jobs:
             r = np.random.default_rng([cfg.train.seed, seed])
             layers = deploy(model, hw_j, ds, r)
+            for layer in layers:  # read disturb of n reads before the evaluation
+                layer.after_reads(int(extra[0]) if extra else 0)
             acc = accuracy(model, ds.x_test, ds.y_test, array_matmul(layers, r, age, comp))
             row = {"sweep": sweep, "value": value, "seed": seed, "compensated": comp,
-                   "accuracy": acc}
+                   "accuracy": acc, "label": extra[1] if len(extra) > 1 else ""}
+            row.update({f"program_{k}": v for k, v in _program_summary(layers).items()})
             rows.append(row)
             if progress:
                 progress("eval", row)

@@ -64,6 +64,9 @@ def energy_command(spec: CompareSpec, sense_kind: str, results: Path,
                                                   "simulated_J_per_MAC", "analytic_J_per_MAC",
                                                   "neurosim_J_per_MAC")}
     err_lsb = float(np.abs(spice.i_out_a - analytic.i_out_a).max() / config.adc.lsb_a)
+    kept = (float(np.mean(state.fields["mask_pol"] > 0)) if "mask_pol" in state.fields
+            else 1.0)
+    total["simulated_J_per_kept_MAC"] = total["simulated_J_per_MAC"] / kept
     summary = {"rows": state.rows, "cols": state.phys_cols, "vectors": len(x),
                "cell": spec.cell, "dac_bits": spec.dac_bits, "adc_bits": spec.adc_bits,
                "sense": dataclasses.asdict(config.sense), "level": level, "opamp": opamp,
@@ -71,7 +74,8 @@ def energy_command(spec: CompareSpec, sense_kind: str, results: Path,
                "converters": config.adc.converters(state.cols),
                "adc_time_per_vector_s": adc_time_s(state.cols, config.adc, config.energy),
                "sense_period_s": config.sense.period_s,
-               "blocks": rows, "total": total,
+               "blocks": rows, "total": total, "sparsity": spec.sparsity,
+               "kept_fraction": kept,
                "settling_s_max": float(spice.settling_s.max()),
                "settling_s_mean": float(spice.settling_s.mean()),
                "behavioral_vs_spice_max_err_lsb": err_lsb, "seconds_spice": spice.seconds}
