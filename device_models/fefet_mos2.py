@@ -42,6 +42,7 @@ and endurance: the window closes with polarization-reversal cycles.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -198,6 +199,50 @@ MOS2_HZO_DEFAULT = FefetParams()
   measurement of MoS2 devices.
 - Pr 20 uC/cm^2: HZO films report 10-30 uC/cm^2 (same review).
 """
+
+
+PRESETS: dict[str, FefetParams] = {"mos2_hzo": MOS2_HZO_DEFAULT}
+
+
+def preset(name: str) -> FefetParams:
+    """A named preset, or the path of a TOML file whose ``[fefet]`` table sets any of
+    the parameters (the rest keep the default): what ``cosim fit`` writes."""
+    if not str(name).endswith(".toml"):
+        try:
+            return PRESETS[name]
+        except KeyError:
+            raise ParamError("preset", name, f"must be one of {', '.join(PRESETS)} or a "
+                             ".toml file") from None
+    import tomllib
+    from pathlib import Path
+
+    path = Path(name)
+    if not path.is_file():
+        raise ParamError("preset", name, "no such file")
+    try:
+        table = tomllib.loads(path.read_text()).get("fefet")
+    except tomllib.TOMLDecodeError as e:
+        raise ParamError("preset", name, f"is not valid TOML ({e})") from None
+    if not isinstance(table, dict):
+        raise ParamError("preset", name, "needs a [fefet] table")
+    known = {f.name for f in dataclasses.fields(FefetParams)}
+    for key, value in table.items():
+        if key not in known:
+            raise ParamError(f"{name}: fefet.{key}", value, f"must be one of {sorted(known)}")
+    try:
+        return dataclasses.replace(MOS2_HZO_DEFAULT, **table)
+    except ParamError as e:
+        raise ParamError(f"{name}: fefet.{e.field}", e.value, e.allowed) from None
+
+
+def preset_toml(p: FefetParams, comment: str = "") -> str:
+    """A ``[fefet]`` table of every parameter (readable by ``preset``)."""
+    lines = [f"# {line}" for line in comment.splitlines()] + ["[fefet]"]
+    for f in dataclasses.fields(p):
+        v = getattr(p, f.name)
+        v = v.item() if hasattr(v, "item") else v  # numpy scalars as plain numbers
+        lines.append(f"{f.name} = {str(v).lower() if isinstance(v, bool) else repr(v)}")
+    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------- channel (numpy face)

@@ -30,8 +30,11 @@ class CellOptions:
     """Highest conductance of a resistive cell (S)."""
     d2d_sigma_v: float | None = None
     """Override of a FeFET preset's device-to-device Vth sigma (V); None keeps the preset."""
+    fefet_preset: str = "mos2_hzo"
+    """FeFET parameters: a preset name or a TOML file (``cosim fit`` writes one)."""
 
     def __post_init__(self) -> None:
+        fe.preset(self.fefet_preset)
         check_range("v_read_v", self.v_read_v, 0.0, 5.0, lo_open=True)
         if self.d2d_sigma_v is not None:
             check_range("d2d_sigma_v", self.d2d_sigma_v, 0.0, 1.0)
@@ -67,7 +70,7 @@ def make_cell(kind: str, options: CellOptions | None = None) -> Cell:
 
 
 def _fefet(o: CellOptions) -> FefetCell:
-    params = fe.MOS2_HZO_DEFAULT
+    params = fe.preset(o.fefet_preset)
     if o.d2d_sigma_v is not None:
         params = dataclasses.replace(params, sigma_vth_d2d_v=o.d2d_sigma_v)
     return FefetCell(params=params, v_ref_v=o.v_read_v)

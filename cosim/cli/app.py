@@ -271,8 +271,30 @@ def compare(
 
 @app.command()
 @handle_errors
+def fit(
+    device: Annotated[str, typer.Argument(help="Device model to fit: fefet.")],
+    data: Annotated[Path, typer.Argument(help="Measurements CSV (columns: see README).")],
+    preset: Annotated[str, typer.Option(help="Starting preset (name or .toml).")] = (
+        "mos2_hzo"),
+    results: Results = Path("results"),
+) -> None:
+    """Fit device parameters to measured Id-Vg loops, pulse trains and retention."""
+    from cosim.studies.fit import fit_command
+
+    run_dir, summary = fit_command(device, data, preset, results)
+    typer.echo(f"{summary['points']} points, residual rms {summary['residual_rms']:.3g}"
+               f"{'' if summary['success'] else ' (least squares did not report success)'}")
+    for name, value in summary["fitted"].items():
+        typer.echo(f"{name:>28}: {value:.5g} +- {summary['sigma'][name]:.2g}")
+    typer.echo(f"preset: {run_dir / 'fitted.toml'} (use --preset, or [hardware] device =)")
+    typer.echo(f"results: {run_dir}")
+
+
+@app.command()
+@handle_errors
 def device(
-    preset: Annotated[str, typer.Option(help="Device preset.")] = "mos2_hzo",
+    preset: Annotated[str, typer.Option(
+        help="Device preset: a name or a .toml file (cosim fit writes one).")] = "mos2_hzo",
     results: Results = Path("results"),
     seed: Seed = 0,
     v_pulse: Annotated[float, typer.Option(help="Program pulse amplitude (V).")] = 1.5,

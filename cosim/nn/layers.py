@@ -65,6 +65,8 @@ DAC_ENCODINGS = ("amplitude", "pwm", "bit_serial")
 class HardwareConfig:
     cell: str = "fefet"
     """resistor | fefet | sparse_fefet."""
+    device: str = "mos2_hzo"
+    """FeFET parameters: a preset name or a TOML file written by ``cosim fit``."""
     engine: str = "behavioral"
     """Engine for forward passes: ideal | behavioral | nodal | spice."""
     tile_rows: int = 64
@@ -119,6 +121,10 @@ class HardwareConfig:
 
     def __post_init__(self) -> None:
         check_cell_kind("hardware.cell", self.cell)
+        try:
+            fe.preset(self.device)
+        except ParamError as e:
+            raise ParamError("hardware.device", self.device, e.allowed) from None
         check_choice("hardware.engine", self.engine, tuple(ENGINES))
         check_int("hardware.tile_rows", self.tile_rows, 1, 4096)
         check_int("hardware.tile_cols", self.tile_cols, 1, 4096)
@@ -154,7 +160,8 @@ class HardwareConfig:
 
     def make_cell(self) -> Cell:
         return make_cell(self.cell, CellOptions(v_read_v=self.dac_v_fs_v,
-                                                d2d_sigma_v=self.d2d_sigma_v))
+                                                d2d_sigma_v=self.d2d_sigma_v,
+                                                fefet_preset=self.device))
 
 
 def _tiles(n: int, size: int) -> list[slice]:

@@ -11,17 +11,12 @@ import numpy as np
 
 from device_models import fefet_mos2 as fe
 from device_models.cells import FefetCell
-from device_models.validation import ParamError, check_int, check_range
+from device_models.validation import check_int, check_range
 
-PRESETS: dict[str, fe.FefetParams] = {"mos2_hzo": fe.MOS2_HZO_DEFAULT}
 DRIFT_TIMES_S = {"1 s": 1.0, "1 h": 3600.0, "1 day": 86400.0, "1 year": 3.15576e7}
 
 
-def preset(name: str) -> fe.FefetParams:
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise ParamError("preset", name, f"must be one of {', '.join(PRESETS)}") from None
+preset = fe.preset
 
 
 @dataclass(frozen=True)
