@@ -24,8 +24,9 @@ def train_command(config_path: Path, results: Path) -> tuple[Path, dict]:
     cfg = load_config(config_path)
     started = now_utc()
     run_dir = new_run_dir(results, "train")
-    seeds = cfg.train.seeds
-    task, total, done = f"train [{cfg.train.mode}]", progress_steps(cfg) * seeds, 0
+    seeds, folds = cfg.train.seeds, cfg.train.folds
+    runs_n = max(seeds, folds)
+    task, total, done = f"train [{cfg.train.mode}]", progress_steps(cfg) * runs_n, 0
 
     def progress(kind: str, row: dict) -> None:
         nonlocal done
@@ -35,15 +36,19 @@ def train_command(config_path: Path, results: Path) -> tuple[Path, dict]:
     import pandas as pd
 
     runs, tables = [], []
-    for i in range(seeds):  # each seed draws its own split, initialisation and devices
-        cfg_i = seed_config(cfg, i)
-        out_i = run_training(cfg_i, progress)
+    for i in range(runs_n):  # each seed draws its own split, initialisation and devices;
+        # each fold tests on its own images
+        cfg_i = seed_config(cfg, i) if folds == 1 else cfg
+        out_i = run_training(cfg_i, progress, fold=i if folds > 1 else None)
         runs.append(out_i)
-        tables.append(pd.DataFrame(out_i["epochs"]).assign(seed=cfg_i.train.seed))
+        tables.append(pd.DataFrame(out_i["epochs"]).assign(
+            **({"seed": cfg_i.train.seed} if folds == 1 else {"fold": i})))
     out = runs[0]
     epochs = pd.concat(tables, ignore_index=True)
     write_atomic(run_dir / "epochs.csv", epochs.to_csv(index=False))
-    summary = out["summary"] if seeds == 1 else seed_statistics([r["summary"] for r in runs])
+    summary = (out["summary"] if runs_n == 1
+               else seed_statistics([r["summary"] for r in runs],
+                                    "folds" if folds > 1 else "seeds"))
     write_json(run_dir / "summary.json", summary)
     _write_model(run_dir, out)
     _plot_training(run_dir, tables[0], out["summary"])
@@ -56,8 +61,8 @@ def summary_lines(summary: dict) -> list[str]:
     """What ``cosim train`` prints: each number (mean +- std over seeds where there are
     several), then curves point by point."""
     lines = []
-    if "per_seed" in summary:
-        lines.append(f"{'seeds':>36}: {summary['seeds']} (mean +- std)")
+    if "per_run" in summary:
+        lines.append(f"{summary['over']:>36}: {summary['runs']} (mean +- std)")
         for k, v in summary["mean"].items():
             if isinstance(v, float):
                 lines.append(f"{k:>36}: {v:.4g} +- {summary['std'][k]:.2g}")
@@ -83,10 +88,11 @@ def seed_config(cfg: RunConfig, i: int) -> RunConfig:
         data=dataclasses.replace(cfg.data, seed=cfg.data.seed + i))
 
 
-def seed_statistics(summaries: list[dict]) -> dict:
-    """Mean, std (ddof=1) and per-seed values of every number the summaries share;
-    lists of points (curves) are averaged point by point."""
-    out: dict = {"seeds": len(summaries), "per_seed": summaries, "mean": {}, "std": {}}
+def seed_statistics(summaries: list[dict], over: str = "seeds") -> dict:
+    """Mean, std (ddof=1) and per-run values of every number the summaries share (runs:
+    seeds or folds); lists of points (curves) are averaged point by point."""
+    out: dict = {"over": over, "runs": len(summaries), "per_run": summaries,
+                 "mean": {}, "std": {}}
     for key, value in summaries[0].items():
         if isinstance(value, bool) or not isinstance(value, int | float | list):
             continue

@@ -91,6 +91,9 @@ class TrainConfig:
     seeds: int = 1
     """Repeat the run with seeds seed, seed+1, ...: each draws its own data split,
     initialisation and devices; the summary gives mean and std over them."""
+    folds: int = 1
+    """prune: k-fold cross-validation of the prune -> fine-tune -> export pipeline over
+    all the dataset's images (each fold tests once; 1 = the fixed split)."""
     val_fraction: float = 0.2
     """Share of the training split held out for validation (epochs are chosen on it;
     the test split only reports)."""
@@ -118,6 +121,11 @@ class TrainConfig:
         check_int("train.finetune_epochs", self.finetune_epochs, 0, 10_000)
         check_range("train.hwa_noise", self.hwa_noise, 0.0, 1.0)
         check_int("train.seeds", self.seeds, 1, 1000)
+        check_int("train.folds", self.folds, 1, 100)
+        if self.folds > 1 and self.mode != "prune":
+            raise ParamError("train.folds", self.folds, "k-fold runs are for mode = prune")
+        if self.folds > 1 and self.seeds > 1:
+            raise ParamError("train.folds", self.folds, "use folds or seeds, not both")
         check_range("train.val_fraction", self.val_fraction, 0.0, 0.9)
         check_choice("train.write_mode", self.write_mode, WRITE_MODES)
         check_choice("train.backward", self.backward, ("array", "exact"))

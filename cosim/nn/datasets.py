@@ -83,6 +83,21 @@ def stratified_split(x: np.ndarray, y: np.ndarray, test_frac: float, seed: int
     return x[~test], y[~test], x[test], y[test]
 
 
+def kfold(ds: Dataset, fold: int, folds: int, seed: int) -> Dataset:
+    """Fold ``fold`` of a stratified k-fold split of all of ``ds``'s images (train and
+    test pooled): that fold is the test set, the other k-1 train."""
+    x = np.concatenate([ds.x_train, ds.x_test])
+    y = np.concatenate([ds.y_train, ds.y_test])
+    rng = np.random.default_rng(seed)
+    which = np.empty(len(y), dtype=int)
+    for c in np.unique(y):  # deal each class's shuffled images round the folds
+        idx = np.flatnonzero(y == c)
+        rng.shuffle(idx)
+        which[idx] = (np.arange(len(idx)) + rng.integers(folds)) % folds
+    test = which == fold
+    return Dataset(x[~test], y[~test], x[test], y[test], ds.classes, ds.name)
+
+
 def load_digits_dataset(seed: int = 0, test_frac: float = 0.2) -> Dataset:
     """sklearn's 8x8 digits (1797 images, 10 classes), pixels scaled to [0, 1]."""
     from sklearn.datasets import load_digits

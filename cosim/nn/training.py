@@ -27,7 +27,7 @@ from dataclasses import replace
 import numpy as np
 
 from cosim.nn.config import RunConfig
-from cosim.nn.datasets import Dataset, load_digits_dataset, load_idx_dataset
+from cosim.nn.datasets import Dataset, kfold, load_digits_dataset, load_idx_dataset
 from cosim.nn.layers import AnalogLayer, HardwareConfig
 from cosim.nn.mlp import MLP, SGD, MatMul, accuracy, train_float
 from cosim.nn.writes import WriteLedger, vau_vectors
@@ -38,11 +38,15 @@ Progress = Callable[[str, dict], None]
 CALIBRATION_SAMPLES = 512
 
 
-def load_dataset(cfg: RunConfig) -> Dataset:
+def load_dataset(cfg: RunConfig, fold: int | None = None) -> Dataset:
+    """The configured dataset; with ``fold``, that fold of a ``train.folds``-fold split
+    of all its images (the fold tests, the rest trains)."""
     d = cfg.data
     ds = (load_digits_dataset(d.seed) if d.dataset == "digits" else
           load_idx_dataset(d.dataset, d.train_images, d.train_labels, d.test_images,
                            d.test_labels))
+    if fold is not None:
+        ds = kfold(ds, fold, cfg.train.folds, d.seed)
     if ds.features != cfg.model.sizes[0]:
         raise ParamError("model.sizes[0]", cfg.model.sizes[0],
                          f"must equal the dataset's {ds.features} input features")
@@ -236,11 +240,12 @@ def progress_steps(cfg: RunConfig) -> int:
     return tc.epochs
 
 
-def run_training(cfg: RunConfig, progress: Progress | None = None) -> dict:
-    """Run ``cfg.train.mode``; returns {"epochs": rows, "summary": {...}, "model": MLP,
-    "layers": [...]}."""
+def run_training(cfg: RunConfig, progress: Progress | None = None,
+                 fold: int | None = None) -> dict:
+    """Run ``cfg.train.mode`` (on fold ``fold`` of a k-fold split when given); returns
+    {"epochs": rows, "summary": {...}, "model": MLP, "layers": [...]}."""
     tc, hw = cfg.train, cfg.hardware
-    ds = load_dataset(cfg)
+    ds = load_dataset(cfg, fold)
     rng = np.random.default_rng(tc.seed)
     rows: list[dict] = []
     val = None
