@@ -11,6 +11,7 @@ array of shape (rows, physical columns).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
@@ -110,6 +111,10 @@ def check_fields(cell: Cell, fields: dict[str, np.ndarray],
                              f"must be >= 0 ({int((values < 0).sum())} negative values)")
     if differential and phys % 2:
         raise ParamError("fields", (rows, phys), "differential arrays need an even column count")
+    if getattr(cell, "paired", False) and not differential:
+        raise ParamError("differential", False, f"the {cell.kind} cell shares one digital "
+                         "FeFET between the two columns of a pair: it needs a differential "
+                         "array")
     return rows, phys
 
 
@@ -125,6 +130,7 @@ class ResistorCell:
     linear: bool = True
     programmable: bool = False
     prunable: bool = False
+    fefets_per_cell: ClassVar[float] = 0
 
     def spice_preamble(self) -> str:
         return resistor.spice_subckt(self.params)
@@ -280,7 +286,7 @@ class FefetCell:
         1 (the channel sits on the driven lines)."""
         return np.ones(np.shape(fields["pol"]))
 
-    fefets_per_cell: ClassVar[int] = 1
+    fefets_per_cell: ClassVar[float] = 1
 
 
 DIGITAL_FEFET = fe.FefetParams(width_m=4e-6)
@@ -446,7 +452,7 @@ class SparseFefetCell:
     def read_noise(self, i_a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return self.weight.read_noise(i_a, rng)
 
-    fefets_per_cell: ClassVar[int] = 2
+    fefets_per_cell: ClassVar[float] = 2
 
     def write_duty(self, fields: dict[str, np.ndarray], width_s: float) -> np.ndarray:
         """Fraction of each write pulse the weight FeFET's ferroelectric sees at the full
@@ -469,17 +475,153 @@ class SparseFefetCell:
 
 
 @dataclass(frozen=True)
+class SparsePairCell(SparseFefetCell):
+    """Index-free sparse differential pair with one digital FeFET for both sides: the
+    row line feeds the digital FeFET, whose far node feeds the G+ weight FeFET (to
+    column 2j) and the G- weight FeFET (to column 2j+1). Three FeFETs per signed
+    weight instead of four; it only exists on differential arrays.
+
+    Per-crossing fields as in ``sparse_fefet``; the mask fields of a pair are those
+    of its even (G+) column. With row-wire resistance the shared device sits at the
+    G+ crossing's row node (the G- crossing's row-wire segment is not in its path;
+    the nodal engine, which injects per crossing, approximates that one segment)."""
+
+    kind: str = "sparse_fefet_pair"
+    paired: ClassVar[bool] = True
+    fefets_per_cell: ClassVar[float] = 1.5
+
+    @staticmethod
+    def _pair_node(name: str) -> str:
+        m = re.fullmatch(r"c(\d+)_(\d+)", name)
+        if m is None:
+            raise ParamError("instance name", name, "pair cells need crossbar names c<i>_<j>")
+        return f"mp_{m.group(1)}_{int(m.group(2)) // 2}"
+
+    def _instance(self, name: str, row_node: str, col_node: str, values: dict,
+                  prefix: str, weight: str, mask: str) -> str:
+        mid = self._pair_node(name)
+        j = int(name.rsplit("_", 1)[1])
+        out = (f"{prefix}{name}w {mid} {READ_GATE_NODE} {col_node} {weight} "
+               f"pol={fmt(values['pol'])} dvth={fmt(values['dvth_v'])}\n")
+        if j % 2 == 0:  # the shared digital FeFET lives with the G+ crossing
+            out = (f"{prefix}{name}m {row_node} {MASK_GATE_NODE} {mid} {mask} "
+                   f"pol={fmt(values['mask_pol'])} dvth={fmt(values['mask_dvth_v'])}\n") + out
+        return out
+
+    def spice_instance(self, name: str, row_node: str, col_node: str, values: dict) -> str:
+        return self._instance(name, row_node, col_node, values, "X",
+                              fe.subckt_name(self.weight.params, "read"), self._mask_name())
+
+    def osdi_instance(self, name: str, row_node: str, col_node: str, values: dict) -> str:
+        return self._instance(name, row_node, col_node, values, "N",
+                              osdi_model(fe.subckt_name(self.weight.params, "va")),
+                              osdi_model(fe.subckt_name(self.mask_params, "va")))
+
+    def _g_of_pol(self, pol: np.ndarray) -> np.ndarray:
+        """Nominal G of one side with the other side at g_min (a single-branch series
+        solve; the other branch's current through the shared device is < 1 %)."""
+        z = np.zeros_like(pol)
+        return SparseFefetCell.current(self, self.weight.v_ref_v, {
+            "pol": pol, "dvth_v": z, "mask_pol": z + 1.0, "mask_dvth_v": z}
+        ) / self.weight.v_ref_v
+
+    def current(self, v_row_v: np.ndarray, fields: dict[str, np.ndarray],
+                v_col_v: np.ndarray | float = 0.0) -> np.ndarray:
+        """KCL at each pair's shared node (digital FeFET in, two weight FeFETs out),
+        by safeguarded Newton inside the terminals' voltage range."""
+        wp, mp = self.weight.params, self.mask_params
+        vg_w, vg_m = self.weight.vg_read_v, self.vg_mask_v
+        shape = np.broadcast_shapes(np.shape(v_row_v), np.shape(v_col_v),
+                                    np.shape(fields["pol"]))
+        if len(shape) < 2 or shape[-1] % 2:
+            raise ParamError("fields", shape, "sparse_fefet_pair needs an even number of "
+                             "physical columns (differential pairs)")
+        b = [np.broadcast_to(np.asarray(a, dtype=float), shape) for a in (
+            v_row_v, v_col_v, fields["pol"], fields["dvth_v"], fields["mask_pol"],
+            fields["mask_dvth_v"])]
+        vr = b[0][..., 0::2]  # the pair's digital FeFET sits at the G+ crossing
+        vcp, vcn = b[1][..., 0::2], b[1][..., 1::2]
+        pp, pn, dp, dn = b[2][..., 0::2], b[2][..., 1::2], b[3][..., 0::2], b[3][..., 1::2]
+        mpol, mdvth = b[4][..., 0::2], b[5][..., 0::2]
+        lo = np.minimum(np.minimum(vcp, vcn), vr)
+        hi = np.maximum(np.maximum(vcp, vcn), vr)
+        vm = 0.5 * (lo + hi)
+
+        def branch(vm, vc, pol, dvth):
+            return fe.drain_current(vg_w - vc, vm - vc, pol, wp, dvth, vs_v=vc)
+
+        def f(vm):
+            i_mask = fe.drain_current(vg_m - vm, vr - vm, mpol, mp, mdvth, vs_v=vm)
+            return i_mask - branch(vm, vcp, pp, dp) - branch(vm, vcn, pn, dn)
+
+        for _ in range(200):
+            r = f(vm)
+            lo = np.where(r > 0, vm, lo)  # r falls with vm: the root lies above
+            hi = np.where(r > 0, hi, vm)
+            dr = (fe.d_current_d_vs(vg_m, vr, vm, mpol, mp, mdvth)
+                  - fe.d_current_d_vd(vg_w, vm, vcp, pp, wp, dp)
+                  - fe.d_current_d_vd(vg_w, vm, vcn, pn, wp, dn))
+            new = vm - r / np.where(dr < 0, dr, -1.0)
+            bad = (new <= lo) | (new >= hi) | (dr >= 0)
+            new = np.where(bad, 0.5 * (lo + hi), new)
+            done = np.abs(new - vm) <= 1e-15 + 1e-13 * (hi - lo + np.abs(vr))
+            vm = new
+            if np.all(done):
+                break
+        out = np.empty(shape)
+        out[..., 0::2] = branch(vm, vcp, pp, dp)
+        out[..., 1::2] = branch(vm, vcn, pn, dn)
+        return out
+
+    @staticmethod
+    def _share_mask(fields: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """One digital FeFET per pair: the odd column's mask fields copy the even's."""
+        out = dict(fields)
+        for k in ("mask_pol", "mask_dvth_v"):
+            a = np.array(fields[k], dtype=float)
+            a[..., 1::2] = a[..., 0::2]
+            out[k] = a
+        return out
+
+    def prune(self, fields: dict[str, np.ndarray], keep: np.ndarray) -> dict[str, np.ndarray]:
+        keep = np.asarray(keep, dtype=bool)
+        both = keep.copy()
+        both[..., 1::2] = keep[..., 0::2]
+        return self._share_mask(SparseFefetCell.prune(fields, both))
+
+    def with_variation(self, fields: dict[str, np.ndarray], rng: np.random.Generator
+                       ) -> dict[str, np.ndarray]:
+        return self._share_mask(SparseFefetCell.with_variation(self, fields, rng))
+
+
+def _swap(a):
+    """Swap the last two axes (rows <-> columns) of an array of 2 or more dims."""
+    return np.swapaxes(a, -1, -2) if np.ndim(a) >= 2 else a
+
+
+def _swap_name(name: str) -> str:
+    """The crossbar's instance name ``c<i>_<j>`` of a transposed crossing, as the
+    original array names it."""
+    m = re.fullmatch(r"c(\d+)_(\d+)", name)
+    return f"c{m.group(2)}_{m.group(1)}" if m else name
+
+
+@dataclass(frozen=True)
 class TransposedCell:
     """A cell read the other way round: the array's column lines driven, its row
     lines sensed (the transposed read of a backward pass). Fields are the original
     ones transposed, (columns, rows); the current from a transposed row (an original
     column line) into a transposed column (an original row line) is minus the
-    original cell's current with the two line voltages swapped, and a SPICE instance
-    is the original one with its two line nodes swapped. Works for any cell: for the
-    symmetric one-FeFET channel the two directions agree exactly; in the 2-FeFET
-    cell the drive then meets the digital FeFET first."""
+    original cell's current with the two line voltages swapped, evaluated in the
+    original orientation (so cells that couple neighbouring columns still see their
+    neighbours), and a SPICE instance is the original one with its two line nodes
+    swapped. Works for any cell: for the symmetric one-FeFET channel the two
+    directions agree exactly; in the 2-FeFET cell the drive then meets the digital
+    FeFET first."""
 
     inner: Cell
+    paired: ClassVar[bool] = False
+    """The transposed array is read non-differentially; pairing stays the inner's."""
 
     @property
     def kind(self) -> str:
@@ -488,15 +630,26 @@ class TransposedCell:
     def __getattr__(self, name: str):  # fields, options, flags, variation, noise...
         return getattr(self.inner, name)
 
+    def _fields(self, fields: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {k: _swap(np.asarray(v)) for k, v in fields.items()}
+
     def current(self, v_row_v: np.ndarray, fields: dict[str, np.ndarray],
                 v_col_v: np.ndarray | float = 0.0) -> np.ndarray:
-        return -self.inner.current(v_col_v, fields, v_row_v)
+        i = self.inner.current(_swap(np.asarray(v_col_v, dtype=float)), self._fields(fields),
+                               _swap(np.asarray(v_row_v, dtype=float)))
+        return -_swap(i)
+
+    def conductance(self, fields: dict[str, np.ndarray]) -> np.ndarray:
+        return _swap(self.inner.conductance(self._fields(fields)))
+
+    def at_age(self, fields: dict[str, np.ndarray], age_s: float) -> dict[str, np.ndarray]:
+        return self._fields(self.inner.at_age(self._fields(fields), age_s))
 
     def spice_instance(self, name: str, row_node: str, col_node: str, values: dict) -> str:
-        return self.inner.spice_instance(name, col_node, row_node, values)
+        return self.inner.spice_instance(_swap_name(name), col_node, row_node, values)
 
     def osdi_instance(self, name: str, row_node: str, col_node: str, values: dict) -> str:
-        return self.inner.osdi_instance(name, col_node, row_node, values)
+        return self.inner.osdi_instance(_swap_name(name), col_node, row_node, values)
 
 
 def transpose_fields(fields: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

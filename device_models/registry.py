@@ -13,7 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from device_models import fefet_mos2 as fe
-from device_models.cells import Cell, FefetCell, ResistorCell, SparseFefetCell
+from device_models.cells import (
+    Cell,
+    FefetCell,
+    ResistorCell,
+    SparseFefetCell,
+    SparsePairCell,
+)
 from device_models.resistor import ResistorParams
 from device_models.validation import ParamError, check_range
 
@@ -79,3 +85,4 @@ def _fefet(o: CellOptions) -> FefetCell:
 register_cell("resistor", lambda o: ResistorCell(ResistorParams(o.g_min_s, o.g_max_s)))
 register_cell("fefet", _fefet)
 register_cell("sparse_fefet", lambda o: SparseFefetCell(weight=_fefet(o)))
+register_cell("sparse_fefet_pair", lambda o: SparsePairCell(weight=_fefet(o)))

@@ -8,11 +8,16 @@ import dataclasses
 import numpy as np
 import pytest
 
+from cosim.array.state import ArrayConfig, ArrayState
+from cosim.engines import get_engine
 from cosim.nn.layers import AnalogLayer, HardwareConfig
 from cosim.nn.programming import pulse_ladder
 from cosim.nn.training import cosine
 from cosim.nn.writes import WriteCircuit, WriteLedger, vau_write
 from device_models import fefet_mos2 as fe
+from device_models.registry import make_cell
+from device_models.validation import ParamError
+from periphery.converters import AdcParams
 
 
 def _layer(cell: str = "sparse_fefet", seed: int = 0, shape=(12, 6), sparsity: float = 0.5,
@@ -194,3 +199,38 @@ def test_read_disturb_accumulates_and_switches_off():
     quiet.after_reads(10**7)
     np.testing.assert_array_equal(quiet.domains[0, 0].polarization, before)
     assert quiet.reads == 10**7
+
+
+# ---------------------------------------------------------------- three FeFETs per weight
+
+def test_pair_cell_shares_one_digital_fefet_and_solves_alike_in_every_engine():
+    """sparse_fefet_pair: 3 FeFETs per signed weight (4 for sparse_fefet); pruning a
+    pair blocks both sides; behavioral and ngspice agree forward and transposed."""
+    pair, single = make_cell("sparse_fefet_pair"), make_cell("sparse_fefet")
+    assert 2 * pair.fefets_per_cell == 3 and 2 * single.fefets_per_cell == 4
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(6, 4))
+    mask = rng.uniform(size=w.shape) > 0.5
+    mask.ravel()[np.argmax(np.abs(w))] = True
+    outs = {}
+    x, d = rng.uniform(size=(3, 6)), rng.normal(size=(2, 4))
+    for engine in ("behavioral", "spice"):
+        hw = HardwareConfig(cell="sparse_fefet_pair", engine=engine, read_noise=False,
+                            write_variation=False)
+        layer = AnalogLayer(w, hw, np.random.default_rng(1), mask=mask)
+        state = layer.state(0, 0)
+        config = ArrayConfig(layer.dac, AdcParams(16, 1e-4, signed=True))
+        outs[engine] = (get_engine(engine, noise=False).run(state, x, config).i_out_a,
+                        layer.backward(d))
+    for a, b in zip(outs["behavioral"], outs["spice"], strict=True):
+        np.testing.assert_allclose(b, a, atol=1e-6 * np.abs(a).max())
+    pruned = ~np.repeat(mask, 2, axis=1)
+    i = pair.current(np.full((1, 6, 1), 0.2), layer.fields[0, 0])[0]
+    assert np.abs(i[pruned]).max() < 1e-4 * np.abs(i[~pruned]).max()
+    assert cosine(outs["behavioral"][1], d @ (w * mask).T) > 0.97
+
+
+def test_pair_cell_needs_a_differential_array():
+    cell = make_cell("sparse_fefet_pair")
+    with pytest.raises(ParamError, match="needs a differential array"):
+        ArrayState(cell.program(np.full((2, 2), cell.g_range()[0])), cell, differential=False)

@@ -48,7 +48,7 @@ def test_a_failed_train_leaves_no_empty_run_folder(tmp_path):
     cfg = tmp_path / "bad.toml"
     cfg.write_text('[train]\nmode = "vau"\nepochs = 1\n[hardware]\ncell = "fefet"\n')
     res = runner.invoke(app, ["train", str(cfg), "--results", str(tmp_path / "res")])
-    assert res.exit_code == 2 and "vau mode needs sparse_fefet" in res.output, res.output
+    assert res.exit_code == 2 and "vau mode needs a prunable cell" in res.output, res.output
     assert not any((tmp_path / "res").iterdir())
 
 

@@ -299,8 +299,9 @@ def run_training(cfg: RunConfig, progress: Progress | None = None,
         return {"epochs": rows, "summary": summary, "model": model, "layers": layers}
 
     if tc.mode == "vau":
-        if hw.cell != "sparse_fefet":
-            raise ParamError("hardware.cell", hw.cell, "vau mode needs sparse_fefet cells")
+        if not hw.make_cell().prunable:
+            raise ParamError("hardware.cell", hw.cell, "vau mode needs a prunable cell "
+                             "(sparse_fefet or sparse_fefet_pair)")
         return _on_chip_schedule(cfg, model, ds, val, rng, rows, summary, progress)
 
     # prune: the sparsity-vs-accuracy curve
@@ -310,7 +311,7 @@ def run_training(cfg: RunConfig, progress: Progress | None = None,
         pruned = prune(model, sp)
         train_float(pruned, ds.x_train, ds.y_train, tc.finetune_epochs, rng, tc.lr, tc.batch,
                     on_epoch=on_epoch(f"finetune@{sp:g}"))
-        hw_sp = hw if sp == 0 else replace(hw, cell="sparse_fefet")
+        hw_sp = hw if sp == 0 or hw.make_cell().prunable else replace(hw, cell="sparse_fefet")
         layers = deploy(pruned, hw_sp, ds, rng)
         point = {"sparsity": sp, "float_test_acc": accuracy(pruned, ds.x_test, ds.y_test),
                  "hardware_test_acc": accuracy(pruned, ds.x_test, ds.y_test,
@@ -328,10 +329,13 @@ def run_training(cfg: RunConfig, progress: Progress | None = None,
 
 
 def _program_summary(layers: list[AnalogLayer]) -> dict:
-    """Pulse-programming figures, averaged over layers (empty for ideal programming)."""
+    """FeFETs per signed weight and pulse-programming figures, averaged over layers
+    (no programming figures for ideal programming)."""
+    out = {"fefets_per_weight": 2.0 * layers[0].cell.fefets_per_cell}
     stats = [layer.program_stats for layer in layers if layer.program_stats]
-    return ({f"program_{k}": float(np.mean([st[k] for st in stats])) for k in stats[0]}
-            if stats else {})
+    if stats:
+        out.update({f"program_{k}": float(np.mean([st[k] for st in stats])) for k in stats[0]})
+    return out
 
 
 FIDELITY_SPARSITIES = (0.0, 0.5, 0.75, 0.9)
