@@ -58,13 +58,13 @@ def pulse_ladder(cell: Cell, scheme: PulseScheme) -> np.ndarray:
     """Nominal conductance after 0..max_pulses potentiating pulses (S)."""
     p = cell.switching_params
     d = nominal_domains(p)
-    template = _nominal_template(cell, (1, 1))
+    template = _nominal_template(cell, (1, 2))  # one differential pair, its G- erased
     g = []
     for k in range(scheme.max_pulses + 1):
         if k:
             d = fe.apply_pulses(d, scheme.v_pulse_v, scheme.width_s, 1, p)
-        g.append(float(cell.conductance(_fields(cell, d.polarization.reshape(1, 1),
-                                                template))[0, 0]))
+        pol = np.array([[d.polarization[0], -1.0]])
+        g.append(float(cell.conductance(_fields(cell, pol, template))[0, 0]))
     return np.array(g)
 
 
