@@ -543,31 +543,39 @@ class SparsePairCell(SparseFefetCell):
         vcp, vcn = b[1][..., 0::2], b[1][..., 1::2]
         pp, pn, dp, dn = b[2][..., 0::2], b[2][..., 1::2], b[3][..., 0::2], b[3][..., 1::2]
         mpol, mdvth = b[4][..., 0::2], b[5][..., 0::2]
-        lo = np.minimum(np.minimum(vcp, vcn), vr)
-        hi = np.maximum(np.maximum(vcp, vcn), vr)
-        vm = 0.5 * (lo + hi)
+        half = vr.shape
+        flat = [np.ascontiguousarray(a).ravel() for a in (vr, vcp, vcn, pp, pn, dp, dn, mpol,
+                                                          mdvth)]
+        lo = np.minimum(np.minimum(flat[1], flat[2]), flat[0])
+        hi = np.maximum(np.maximum(flat[1], flat[2]), flat[0])
+        vm_all = 0.5 * (lo + hi)
+        act = np.arange(vm_all.size)  # iterate on the unconverged pairs only
+        a_vm = vm_all.copy()
+        for _ in range(200):
+            r_, cp_, cn_, pp_, pn_, dp_, dn_, mp_, md_ = (a[act] if len(act) < a.size else a
+                                                          for a in flat)
+            i_mask = fe.drain_current(vg_m - a_vm, r_ - a_vm, mp_, mp, md_, vs_v=a_vm)
+            r = (i_mask - fe.drain_current(vg_w - cp_, a_vm - cp_, pp_, wp, dp_, vs_v=cp_)
+                 - fe.drain_current(vg_w - cn_, a_vm - cn_, pn_, wp, dn_, vs_v=cn_))
+            lo_a = np.where(r > 0, a_vm, lo)  # r falls with vm: the root lies above
+            hi_a = np.where(r > 0, hi, a_vm)
+            dr = (fe.d_current_d_vs(vg_m, r_, a_vm, mp_, mp, md_)
+                  - fe.d_current_d_vd(vg_w, a_vm, cp_, pp_, wp, dp_)
+                  - fe.d_current_d_vd(vg_w, a_vm, cn_, pn_, wp, dn_))
+            new = a_vm - r / np.where(dr < 0, dr, -1.0)
+            bad = (new <= lo_a) | (new >= hi_a) | (dr >= 0)
+            new = np.where(bad, 0.5 * (lo_a + hi_a), new)
+            done = np.abs(new - a_vm) <= 1e-15 + 1e-13 * (hi_a - lo_a + np.abs(r_))
+            vm_all[act] = new
+            if np.all(done):
+                break
+            keep = ~done
+            act, a_vm, lo, hi = act[keep], new[keep], lo_a[keep], hi_a[keep]
+        vm = vm_all.reshape(half)
 
         def branch(vm, vc, pol, dvth):
             return fe.drain_current(vg_w - vc, vm - vc, pol, wp, dvth, vs_v=vc)
 
-        def f(vm):
-            i_mask = fe.drain_current(vg_m - vm, vr - vm, mpol, mp, mdvth, vs_v=vm)
-            return i_mask - branch(vm, vcp, pp, dp) - branch(vm, vcn, pn, dn)
-
-        for _ in range(200):
-            r = f(vm)
-            lo = np.where(r > 0, vm, lo)  # r falls with vm: the root lies above
-            hi = np.where(r > 0, hi, vm)
-            dr = (fe.d_current_d_vs(vg_m, vr, vm, mpol, mp, mdvth)
-                  - fe.d_current_d_vd(vg_w, vm, vcp, pp, wp, dp)
-                  - fe.d_current_d_vd(vg_w, vm, vcn, pn, wp, dn))
-            new = vm - r / np.where(dr < 0, dr, -1.0)
-            bad = (new <= lo) | (new >= hi) | (dr >= 0)
-            new = np.where(bad, 0.5 * (lo + hi), new)
-            done = np.abs(new - vm) <= 1e-15 + 1e-13 * (hi - lo + np.abs(vr))
-            vm = new
-            if np.all(done):
-                break
         out = np.empty(shape)
         out[..., 0::2] = branch(vm, vcp, pp, dp)
         out[..., 1::2] = branch(vm, vcn, pn, dn)

@@ -31,6 +31,7 @@ from cosim.nn.datasets import Dataset, kfold, load_digits_dataset, load_idx_data
 from cosim.nn.layers import AnalogLayer, HardwareConfig
 from cosim.nn.mlp import MLP, SGD, MatMul, accuracy, train_float
 from cosim.nn.writes import WriteLedger, vau_vectors
+from device_models import fefet_mos2 as fe
 from device_models.validation import ParamError
 from periphery.converters import DacParams, dac_codes, dac_volts
 
@@ -400,6 +401,10 @@ def _on_chip_schedule(cfg: RunConfig, model: MLP, ds: Dataset, val, rng: np.rand
             summary.update(ledger.as_dict(f"{mode}_regrow_write_"))
         summary[f"{mode}_kept_fraction"] = float(np.mean(np.concatenate(
             [layer.mask.ravel() for layer in layers])))
+        cycles = max(float(d.cycles().max()) for layer in layers for d in layer.domains.values())
+        summary[f"{mode}_max_cycles"] = cycles  # endurance: the most-cycled device
+        summary[f"{mode}_window_left"] = float(fe.window_factor(cycles, hw.make_cell()
+                                                                .switching_params))
     summary["write_ops_ratio_exact_over_vau"] = (summary["exact_write_ops_per_epoch"]
                                                  / max(summary["vau_write_ops_per_epoch"], 1.0))
     return {"epochs": rows, "summary": summary, "model": pruned, "layers": layers}
