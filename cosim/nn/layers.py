@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cosim.array.energy import EnergyParams
 from cosim.array.mapping import (
     WeightMapping,
     deinterleave,
@@ -44,6 +45,7 @@ from cosim.nn.programming import (
 from cosim.nn.writes import (
     POLARITIES,
     STEPS_PER_RANGE,
+    WRITE_MODES,
     WRITE_SCHEMES,
     WriteCircuit,
     WriteLedger,
@@ -388,7 +390,7 @@ class AnalogLayer:
     # ------------------------------------------------------------ in-array updates
     def write_circuit(self) -> WriteCircuit:
         return WriteCircuit(self.hw.pulse_v, self.hw.pulse_width_s, self.hw.write_scheme,
-                            0.2e-15, self.hw.write_polarities)
+                            EnergyParams().c_line_per_cell_f, self.hw.write_polarities)
 
     def pulses_per_weight(self) -> float:
         """Nominal pulses per unit weight change on each side of a pair (open loop)."""
@@ -407,6 +409,7 @@ class AnalogLayer:
         reference) or ``vau`` (index-free line writes from row/column values the
         factors give). Pruned cells are protected by their own digital FeFET in the
         write path, in both modes. Returns the write operations spent."""
+        check_choice("train.write_mode", mode, WRITE_MODES)
         if not self.domains:
             raise ParamError("mode", "in-array", "layer was programmed without domains")
         ledger = WriteLedger()

@@ -29,7 +29,6 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from device_models import fefet_mos2 as fe
-from device_models.validation import check_choice
 
 WRITE_MODES = ("exact", "vau")
 POLARITIES = ("both", "potentiate")
@@ -68,11 +67,6 @@ class WriteLedger:
         out = {f"{prefix}{f.name}": float(getattr(self, f.name)) for f in fields(self)}
         out[f"{prefix}energy_j"] = self.energy_device_j + self.energy_lines_j
         return out
-
-
-def check_write(mode: str, scheme: str) -> None:
-    check_choice("train.write_mode", mode, WRITE_MODES)
-    check_choice("hardware.write_scheme", scheme, tuple(WRITE_SCHEMES))
 
 
 def vau_vectors(x: np.ndarray, delta: np.ndarray, lr: float) -> tuple[np.ndarray, np.ndarray]:
