@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cosim.nn.datasets import DATASETS
+from cosim.nn.datasets import BUILT_IN, DATASETS
 from cosim.nn.layers import HardwareConfig
 from cosim.nn.programming import PROGRAMMING
 from cosim.nn.writes import WRITE_MODES
@@ -29,7 +29,8 @@ MODES = ("deploy", "hwa", "in_array", "vau", "prune")
 @dataclass(frozen=True)
 class DataConfig:
     dataset: str = "digits"
-    """digits (built in) | mnist | emnist_letters (local IDX files)."""
+    """digits (built in) | braille (generated, 26 letters, 12 x 8 px) | mnist |
+    emnist_letters (local IDX files)."""
     seed: int = 0
     """Seed of the stratified train/test split (digits)."""
     train_images: str = ""
@@ -46,7 +47,7 @@ class DataConfig:
         check_int("data.seed", self.seed, 0)
         check_int("data.limit_train", self.limit_train, 0)
         check_int("data.limit_test", self.limit_test, 0)
-        if self.dataset != "digits":
+        if self.dataset not in BUILT_IN:
             for f in ("train_images", "train_labels", "test_images", "test_labels"):
                 if not getattr(self, f):
                     raise ParamError(f"data.{f}", "", f"is required for dataset={self.dataset}")

@@ -1,4 +1,5 @@
-"""Data: scikit-learn's digits (built in, the default) and local IDX files (MNIST, EMNIST).
+"""Data: scikit-learn's digits (built in, the default), a generated 6-dot Braille set,
+and local IDX files (MNIST, EMNIST).
 
 No downloads: IDX loaders read files the user points to (``.gz`` or raw).
 Every split is stratified and seeded.
@@ -108,6 +109,17 @@ def load_digits_dataset(seed: int = 0, test_frac: float = 0.2) -> Dataset:
     return Dataset(xtr, ytr, xte, yte, 10, "digits")
 
 
+def load_braille_dataset(seed: int = 0, per_class: int = 60, test_frac: float = 0.2
+                         ) -> Dataset:
+    """The synthetic Braille letters (``cosim.nn.braille``): 26 classes, 12 x 8 pixels,
+    ``per_class`` images each, drawn and split from ``seed``."""
+    from cosim.nn.braille import braille
+
+    x, y = braille(per_class, np.random.default_rng([seed, 0xB7A1]))
+    xtr, ytr, xte, yte = stratified_split(x, y, test_frac, seed)
+    return Dataset(xtr, ytr, xte, yte, 26, "braille")
+
+
 def load_idx_dataset(name: str, train_images: str | Path, train_labels: str | Path,
                      test_images: str | Path, test_labels: str | Path) -> Dataset:
     """MNIST / EMNIST-letters from local IDX files. EMNIST letters are labelled 1..26
@@ -128,4 +140,6 @@ def load_idx_dataset(name: str, train_images: str | Path, train_labels: str | Pa
     return Dataset(flat(xtr), ytr, flat(xte), yte, classes, name)
 
 
-DATASETS = ("digits", "mnist", "emnist_letters")
+DATASETS = ("digits", "braille", "mnist", "emnist_letters")
+BUILT_IN = ("digits", "braille")
+"""Datasets generated or shipped with a dependency: no files needed."""

@@ -27,7 +27,13 @@ from dataclasses import replace
 import numpy as np
 
 from cosim.nn.config import RunConfig
-from cosim.nn.datasets import Dataset, kfold, load_digits_dataset, load_idx_dataset
+from cosim.nn.datasets import (
+    Dataset,
+    kfold,
+    load_braille_dataset,
+    load_digits_dataset,
+    load_idx_dataset,
+)
 from cosim.nn.layers import AnalogLayer, HardwareConfig
 from cosim.nn.mlp import MLP, SGD, MatMul, accuracy, train_float
 from cosim.nn.writes import WriteLedger, vau_vectors
@@ -43,9 +49,13 @@ def load_dataset(cfg: RunConfig, fold: int | None = None) -> Dataset:
     """The configured dataset; with ``fold``, that fold of a ``train.folds``-fold split
     of all its images (the fold tests, the rest trains)."""
     d = cfg.data
-    ds = (load_digits_dataset(d.seed) if d.dataset == "digits" else
-          load_idx_dataset(d.dataset, d.train_images, d.train_labels, d.test_images,
-                           d.test_labels))
+    if d.dataset == "digits":
+        ds = load_digits_dataset(d.seed)
+    elif d.dataset == "braille":
+        ds = load_braille_dataset(d.seed)
+    else:
+        ds = load_idx_dataset(d.dataset, d.train_images, d.train_labels, d.test_images,
+                              d.test_labels)
     if fold is not None:
         ds = kfold(ds, fold, cfg.train.folds, d.seed)
     if ds.features != cfg.model.sizes[0]:
