@@ -19,6 +19,7 @@ import numpy as np
 
 from device_models import fefet_mos2 as fe
 from device_models import resistor
+from device_models import rram_taox as rram
 from device_models.spice_text import fmt
 from device_models.validation import ParamError
 
@@ -600,6 +601,87 @@ class SparsePairCell(SparseFefetCell):
     def with_variation(self, fields: dict[str, np.ndarray], rng: np.random.Generator
                        ) -> dict[str, np.ndarray]:
         return self._share_mask(SparseFefetCell.with_variation(self, fields, rng))
+
+
+@dataclass(frozen=True)
+class RramCell:
+    """One TaOx memristor per crossing (row line to column line). Its nominal
+    conductance is the chord I(v_ref) / v_ref of the sinh I-V at the DAC full scale.
+    In-array training does not drive it yet (``programmable`` is False): the pulse
+    response lives in ``rram_taox.apply_pulses``."""
+
+    params: rram.RramParams = field(default_factory=lambda: rram.TAOX_DEFAULT)
+    v_ref_v: float = 0.2
+    """Bias at which the nominal conductance I/V is defined (the DAC full scale)."""
+    kind: str = "rram"
+    fields: tuple[str, ...] = ("g_s", "d2d")
+    nonnegative_fields: tuple[str, ...] = ("g_s", "d2d")
+    spice_options: tuple[str, ...] = ("reltol=1e-7", "abstol=1e-15")
+    linear: bool = False
+    programmable: bool = False
+    prunable: bool = False
+    fefets_per_cell: ClassVar[float] = 0
+
+    def __post_init__(self) -> None:
+        from device_models.validation import check_range
+
+        check_range("v_ref_v", self.v_ref_v, 0.0, 5.0, lo_open=True)
+
+    @property
+    def chord(self) -> float:
+        """I(v_ref) / (g v_ref): how much a device passes at v_ref over its small-bias g."""
+        return float(rram.current(self.v_ref_v, 1.0, self.params) / self.v_ref_v)
+
+    def spice_preamble(self) -> str:
+        return rram.spice_subckt(self.params)
+
+    def spice_instance(self, name: str, row_node: str, col_node: str, values: dict) -> str:
+        return (f"X{name} {row_node} {col_node} {rram.subckt_name(self.params, 'read')} "
+                f"g={fmt(values['g_s'])}\n")
+
+    def verilog_a_modules(self) -> dict[str, str]:
+        return dict([rram.verilog_a(self.params)])
+
+    def osdi_preamble(self) -> str:
+        return osdi_models(self.verilog_a_modules())
+
+    def osdi_instance(self, name: str, row_node: str, col_node: str, values: dict) -> str:
+        return (f"N{name} {row_node} {col_node} "
+                f"{osdi_model(rram.subckt_name(self.params, 'va'))} g={fmt(values['g_s'])}\n")
+
+    def current(self, v_row_v: np.ndarray, fields: dict[str, np.ndarray],
+                v_col_v: np.ndarray | float = 0.0) -> np.ndarray:
+        return rram.current(np.asarray(v_row_v) - v_col_v, fields["g_s"], self.params)
+
+    def conductance(self, fields: dict[str, np.ndarray]) -> np.ndarray:
+        return np.asarray(fields["g_s"], dtype=float) * self.chord
+
+    def g_range(self) -> tuple[float, float]:
+        return self.params.g_min_s * self.chord, self.params.g_max_s * self.chord
+
+    def program(self, g_target_s: np.ndarray) -> dict[str, np.ndarray]:
+        g = np.asarray(g_target_s, dtype=float)
+        lo, hi = self.g_range()
+        if g.size and (g.min() < lo * (1 - 1e-9) or g.max() > hi * (1 + 1e-9)):
+            raise ParamError("g_target_s", (float(g.min()), float(g.max())),
+                             f"must lie within the memristor's range [{lo:g}, {hi:g}] S")
+        g_s = np.clip(g / self.chord, self.params.g_min_s, self.params.g_max_s)
+        return {"g_s": g_s, "d2d": np.ones_like(g_s)}
+
+    def at_age(self, fields: dict[str, np.ndarray], age_s: float) -> dict[str, np.ndarray]:
+        return fields  # retention is not modelled for the memristor
+
+    def with_variation(self, fields: dict[str, np.ndarray], rng: np.random.Generator
+                       ) -> dict[str, np.ndarray]:
+        """D2D step factors, and a direct write's C2C error (sigma c2c x range)."""
+        p = self.params
+        g = fields["g_s"] + rng.normal(0.0, p.c2c_frac * (p.g_max_s - p.g_min_s),
+                                       np.shape(fields["g_s"]))
+        return {"g_s": np.clip(g, p.g_min_s, p.g_max_s),
+                "d2d": fields["d2d"] * rram.draw_d2d(np.shape(g), p, rng)}
+
+    def read_noise(self, i_a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return rram.read_noise(i_a, self.params, rng)
 
 
 def _swap(a):

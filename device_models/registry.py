@@ -17,6 +17,7 @@ from device_models.cells import (
     Cell,
     FefetCell,
     ResistorCell,
+    RramCell,
     SparseFefetCell,
     SparsePairCell,
 )
@@ -86,3 +87,4 @@ register_cell("resistor", lambda o: ResistorCell(ResistorParams(o.g_min_s, o.g_m
 register_cell("fefet", _fefet)
 register_cell("sparse_fefet", lambda o: SparseFefetCell(weight=_fefet(o)))
 register_cell("sparse_fefet_pair", lambda o: SparsePairCell(weight=_fefet(o)))
+register_cell("rram", lambda o: RramCell(v_ref_v=o.v_read_v))
