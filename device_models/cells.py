@@ -607,8 +607,8 @@ class SparsePairCell(SparseFefetCell):
 class RramCell:
     """One TaOx memristor per crossing (row line to column line). Its nominal
     conductance is the chord I(v_ref) / v_ref of the sinh I-V at the DAC full scale.
-    In-array training does not drive it yet (``programmable`` is False): the pulse
-    response lives in ``rram_taox.apply_pulses``."""
+    In-array training writes it per cell with set/reset pulses (``write_pulses``);
+    its state is its fields."""
 
     params: rram.RramParams = field(default_factory=lambda: rram.TAOX_DEFAULT)
     v_ref_v: float = 0.2
@@ -618,7 +618,7 @@ class RramCell:
     nonnegative_fields: tuple[str, ...] = ("g_s", "d2d")
     spice_options: tuple[str, ...] = ("reltol=1e-7", "abstol=1e-15")
     linear: bool = False
-    programmable: bool = False
+    programmable: bool = True
     prunable: bool = False
     fefets_per_cell: ClassVar[float] = 0
 
@@ -682,6 +682,22 @@ class RramCell:
 
     def read_noise(self, i_a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return rram.read_noise(i_a, self.params, rng)
+
+    @property
+    def pulses_full_range(self) -> int:
+        """Nominal pulses across the G range (what an open-loop update assumes)."""
+        return self.params.pulses_full
+
+    def write_pulses(self, fields: dict[str, np.ndarray], n_signed: np.ndarray,
+                     rng: np.random.Generator) -> tuple[dict[str, np.ndarray], float]:
+        """(fields after n set (n > 0) or reset (n < 0) pulses per cell at the nominal
+        amplitudes, energy the devices absorbed)."""
+        p = self.params
+        n = np.asarray(n_signed, dtype=np.int64)
+        v = np.where(n > 0, p.v_set_v, p.v_reset_v)
+        energy = rram.write_energy_j(fields["g_s"], v, n, p)
+        g = rram.apply_pulses(fields["g_s"], v, np.abs(n), p, fields["d2d"], rng)
+        return {**fields, "g_s": g}, energy
 
 
 def _swap(a):

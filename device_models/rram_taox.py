@@ -171,6 +171,13 @@ def apply_pulses(g_s: np.ndarray, v_v: np.ndarray | float, n: np.ndarray | int,
     return np.clip(out, p.g_min_s, p.g_max_s)
 
 
+def write_energy_j(g_s: np.ndarray, v_v: np.ndarray, n: np.ndarray, p: RramParams) -> float:
+    """Energy the devices absorb during n pulses of v_v (the current each passes at the
+    pulse voltage, from its conductance before the pulses: an estimate)."""
+    v = np.asarray(v_v, dtype=float)
+    return float(np.sum(np.abs(current(v, g_s, p) * v) * p.width_s * np.abs(n)))
+
+
 def draw_d2d(shape: tuple[int, ...], p: RramParams, rng: np.random.Generator) -> np.ndarray:
     """Per-device step-size factors, N(1, d2d_frac), kept positive."""
     return np.maximum(rng.normal(1.0, p.d2d_frac, shape), 0.05)

@@ -59,3 +59,16 @@ def test_numerically_zero_weights_map_to_g_min():
     np.testing.assert_allclose(g_neg, 1e-6, rtol=1e-12)
     with pytest.raises(ParamError, match="w_max"):
         WeightMapping(1e-6, 1e-4, 1e-320)
+
+
+def test_balanced_mapping_centres_both_sides_with_the_same_difference():
+    from cosim.array.mapping import WeightMapping, pairs_to_weights, weights_to_pairs
+
+    w = np.array([[-1.0, -0.25, 0.0, 0.5, 1.0]])
+    plain = WeightMapping(1e-6, 1e-4, 1.0)
+    bal = WeightMapping(1e-6, 1e-4, 1.0, balanced=True)
+    gp, gn = weights_to_pairs(w, bal)
+    np.testing.assert_allclose(gp + gn, 1e-6 + 1e-4, rtol=1e-12)  # both around mid-range
+    np.testing.assert_allclose(gp - gn, np.subtract(*weights_to_pairs(w, plain)), rtol=1e-12)
+    np.testing.assert_allclose(pairs_to_weights(gp, gn, bal), w, atol=1e-12)
+    assert gp.min() >= 1e-6 * (1 - 1e-12) and gp.max() <= 1e-4 * (1 + 1e-12)

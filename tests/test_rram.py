@@ -115,3 +115,23 @@ def test_networks_deploy_on_memristor_arrays():
                             "hardware": {"cell": "rram"}})
     s = run_training(cfg)["summary"]
     assert s["hardware_test_acc"] > s["float_test_acc"] - 0.05
+
+
+def test_in_array_writes_move_memristor_weights_the_right_way():
+    from cosim.nn.layers import AnalogLayer, HardwareConfig
+    from device_models.validation import ParamError
+
+    rng = np.random.default_rng(6)
+    w = rng.normal(0.0, 0.5, (8, 5))
+    layer = AnalogLayer(w, HardwareConfig(cell="rram", write_variation=False), rng,
+                        domains=True)
+    assert layer.in_array and not layer.domains  # the state is the fields
+    before = layer.read_weights()
+    dw = np.sign(rng.normal(size=w.shape)) * 0.3 * np.abs(w).max()
+    ledger = layer.write_update(dw, np.random.default_rng(1))
+    moved = layer.read_weights() - before
+    agree = np.sign(moved[moved != 0]) == np.sign(dw[moved != 0])
+    assert (moved != 0).mean() > 0.8 and agree.all()
+    assert ledger.cell_pulses > 0 and ledger.energy_device_j > 0 and ledger.time_s > 0
+    with pytest.raises(ParamError, match="per-cell"):
+        layer.write_update(dw, rng, "vau")

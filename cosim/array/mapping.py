@@ -2,7 +2,10 @@
 
 w in [-w_max, w_max] maps to (G+, G-) with the unused side at g_min:
     G+ = g_min + max(w, 0) * dG / w_max,   G- = g_min + max(-w, 0) * dG / w_max
-so G+ - G- = w * dG / w_max exactly, with dG = g_max - g_min.
+so G+ - G- = w * dG / w_max exactly, with dG = g_max - g_min. A ``balanced``
+mapping centres both sides instead, G+- = g_mid +- w dG / (2 w_max): the same
+difference, with every device mid-range, where pulses move it (in-array training
+of devices whose response is flat near g_min).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ class WeightMapping:
     """Conductance of the largest |weight| (S)."""
     w_max: float
     """|weight| mapped to g_max (scale)."""
+    balanced: bool = False
+    """Both sides centred on (g_min + g_max) / 2 instead of the unused one at g_min."""
 
     def __post_init__(self) -> None:
         check_range("g_min_s", self.g_min_s, 0.0)
@@ -51,6 +56,9 @@ def fit_mapping(w: np.ndarray, g_min_s: float, g_max_s: float) -> WeightMapping:
 def weights_to_pairs(w: np.ndarray, m: WeightMapping) -> tuple[np.ndarray, np.ndarray]:
     """(rows, cols) weights -> (G+, G-) each (rows, cols). Weights beyond w_max clip."""
     w = np.clip(np.asarray(w, dtype=float), -m.w_max, m.w_max)
+    if m.balanced:
+        mid = 0.5 * (m.g_min_s + m.g_max_s)
+        return mid + 0.5 * w * m.s_per_weight, mid - 0.5 * w * m.s_per_weight
     g_pos = m.g_min_s + np.maximum(w, 0.0) * m.s_per_weight
     g_neg = m.g_min_s + np.maximum(-w, 0.0) * m.s_per_weight
     return g_pos, g_neg

@@ -50,7 +50,9 @@ from cosim.nn.writes import (
     WriteCircuit,
     WriteLedger,
     exact_write,
+    phys_counts,
     pulse_counts,
+    row_by_row_cost,
     vau_vectors,
     vau_write,
 )
@@ -107,6 +109,9 @@ class HardwareConfig:
     """In-array training: most pulses one update may send to a cell or line."""
     write_scheme: str = "v2"
     """Line-write biasing: v2 (half-selected cells see V/2) | v3 (they see V/3)."""
+    pair_mapping: str = "min"
+    """Differential pairs: min (the unused side at g_min) | balanced (both sides around
+    mid-range, where pulses move a device; for in-array training)."""
     write_polarities: str = "potentiate"
     """In-array updates: both (an increase potentiates G+ and depresses G-) | potentiate
     (G+ up to increase, G- up to decrease; only the slow, gradual direction)."""
@@ -143,6 +148,7 @@ class HardwareConfig:
         check_range("hardware.pulse_width_s", self.pulse_width_s, 1e-12, 1.0)
         check_int("hardware.max_pulses", self.max_pulses, 1, 1000)
         check_choice("hardware.write_scheme", self.write_scheme, tuple(WRITE_SCHEMES))
+        check_choice("hardware.pair_mapping", self.pair_mapping, ("min", "balanced"))
         check_choice("hardware.write_polarities", self.write_polarities, POLARITIES)
         check_choice("hardware.programming", self.programming, PROGRAMMING)
         check_int("hardware.program_pulses", self.program_pulses, 1, 10_000)
@@ -175,7 +181,7 @@ class AnalogLayer:
 
     def __init__(self, w: np.ndarray, hw: HardwareConfig, rng: np.random.Generator,
                  mask: np.ndarray | None = None, input_scale: float = 1.0,
-                 domains: bool = False) -> None:
+                 domains: bool = False, w_max: float | None = None) -> None:
         check_range("input_scale", input_scale, 0.0, lo_open=True)
         self.hw = hw
         self.cell = hw.make_cell()
@@ -190,7 +196,9 @@ class AnalogLayer:
         if hw.programming == "pulse":  # the top of the range is what pulses reach
             self.levels = pulse_ladder(self.cell, hw.pulse_scheme())
             g_min, g_max = float(self.levels[0]), float(self.levels[-1])
-        self.mapping: WeightMapping = fit_mapping(w * self.mask, g_min, g_max)
+        fit = fit_mapping(w * self.mask, g_min, g_max)
+        self.mapping = WeightMapping(g_min, g_max, fit.w_max if w_max is None else w_max,
+                                     balanced=hw.pair_mapping == "balanced")
         self.row_tiles, self.col_tiles = _tiles(w.shape[0], hw.tile_rows), _tiles(w.shape[1],
                                                                                     hw.tile_cols)
         self.fields: dict[tuple[int, int], dict[str, np.ndarray]] = {}
@@ -201,6 +209,7 @@ class AnalogLayer:
         self._compensations: dict[tuple[int, int, float | None], float] = {}
         self.program_stats: dict[str, float] = {}
         self.reads = 0
+        self.in_array = False
         self.program(w, rng, domains)
 
     # ------------------------------------------------------------ programming
@@ -233,10 +242,12 @@ class AnalogLayer:
                 fields = self.cell.program(g_phys[r, cols])
                 if self.cell.prunable:
                     fields = self.cell.prune(fields, self._tile_mask(r, c))
-                if domains:
+                if domains and not hasattr(self.cell, "switching_params"):
                     if not self.cell.programmable:
                         raise ParamError("hardware.cell", self.cell.kind,
                                          "in-array training needs a cell with a switching model")
+                    self.in_array = True  # the state lives in the fields (memristor)
+                elif domains:
                     d = _domains_for(fields["pol"], self.cell.switching_params, rng)
                     self.domains[ri, ci] = d
                     fields = {**fields, "pol": d.polarization}
@@ -395,7 +406,8 @@ class AnalogLayer:
     def pulses_per_weight(self) -> float:
         """Nominal pulses per unit weight change on each side of a pair (open loop)."""
         g_min, g_max = self.mapping.g_min_s, self.mapping.g_max_s
-        return 0.5 * self.mapping.s_per_weight / ((g_max - g_min) / STEPS_PER_RANGE)
+        steps = getattr(self.cell, "pulses_full_range", STEPS_PER_RANGE)
+        return 0.5 * self.mapping.s_per_weight / ((g_max - g_min) / steps)
 
     def write_update(self, dw: np.ndarray, rng: np.random.Generator, mode: str = "exact"
                      ) -> WriteLedger:
@@ -410,6 +422,8 @@ class AnalogLayer:
         factors give). Pruned cells are protected by their own digital FeFET in the
         write path, in both modes. Returns the write operations spent."""
         check_choice("train.write_mode", mode, WRITE_MODES)
+        if self.in_array:
+            return self._write_fields(x, delta, lr, rng, mode)
         if not self.domains:
             raise ParamError("mode", "in-array", "layer was programmed without domains")
         ledger = WriteLedger()
@@ -431,6 +445,29 @@ class AnalogLayer:
                 n = np.sign(dw) * pulse_counts(dw, ppw, self.hw.max_pulses, rng)
                 d = exact_write(d, p, duty, circuit, n.astype(np.int64), rng, ledger)
             self._set_domains((ri, ci), d)
+        return ledger
+
+
+    def _write_fields(self, x: np.ndarray, delta: np.ndarray, lr: float,
+                      rng: np.random.Generator, mode: str) -> WriteLedger:
+        """Per-cell set/reset pulses into a cell whose state is its fields (memristor)."""
+        if mode != "exact":
+            raise ParamError("train.write_mode", mode, f"{self.cell.kind} cells take per-cell "
+                             "(exact) writes only")
+        ledger = WriteLedger()
+        circuit = self.write_circuit()
+        ppw = self.pulses_per_weight()
+        for (ri, ci), fields in self.fields.items():
+            r, c = self.row_tiles[ri], self.col_tiles[ci]
+            dw = -lr * (np.asarray(x, dtype=float)[:, r].T @ delta[:, c])
+            n = np.sign(dw) * pulse_counts(dw, ppw, self.hw.max_pulses, rng)
+            n_phys = phys_counts(n.astype(np.int64), self.hw.write_polarities)
+            self.fields[ri, ci], energy = self.cell.write_pulses(fields, n_phys, rng)
+            ledger.cell_pulses += float(np.abs(n_phys).sum())
+            ledger.energy_device_j += energy
+            row_by_row_cost(n_phys, circuit, ledger)
+        ledger.updates += 1
+        self._compensations.clear()
         return ledger
 
 

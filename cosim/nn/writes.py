@@ -185,6 +185,35 @@ def vau_write(d: fe.Domains, p: fe.FefetParams, duty: np.ndarray, c: WriteCircui
     return d
 
 
+def phys_counts(n_cells: np.ndarray, polarities: str) -> np.ndarray:
+    """Signed pulse counts per physical cell (rows, 2 cols) from signed counts per weight:
+    ``both`` gives G+ +n and G- -n, ``potentiate`` gives the growing side +|n|."""
+    n_cells = np.asarray(n_cells, dtype=np.int64)
+    n_phys = np.empty((n_cells.shape[0], 2 * n_cells.shape[1]), dtype=np.int64)
+    if polarities == "both":
+        n_phys[:, 0::2] = n_cells
+        n_phys[:, 1::2] = -n_cells
+    else:
+        n_phys[:, 0::2] = np.maximum(n_cells, 0)
+        n_phys[:, 1::2] = np.maximum(-n_cells, 0)
+    return n_phys
+
+
+def row_by_row_cost(n_phys: np.ndarray, c: WriteCircuit, ledger: WriteLedger) -> None:
+    """Operations, time and line energy of writing per-cell counts one row at a time:
+    per row a word-line train as long as its longest cell (set and reset apart), per
+    cell a bit-line train."""
+    rows, cols = n_phys.shape
+    pot = np.where(n_phys > 0, n_phys, 0)
+    dep = np.where(n_phys < 0, -n_phys, 0)
+    word = pot.max(axis=1) + dep.max(axis=1)
+    ledger.line_pulses += int(word.sum() + np.abs(n_phys).sum())
+    ledger.time_s += float(word.sum()) * c.width_s
+    a_sel, _, b_sel, _ = WRITE_SCHEMES[c.scheme]
+    ledger.energy_lines_j += (_line_energy(c, cols, word.sum(), a_sel)
+                              + _line_energy(c, rows, np.abs(n_phys).sum(), abs(b_sel)))
+
+
 def exact_write(d: fe.Domains, p: fe.FefetParams, duty: np.ndarray, c: WriteCircuit,
                 n_cells: np.ndarray, rng: np.random.Generator, ledger: WriteLedger
                 ) -> fe.Domains:
@@ -192,29 +221,15 @@ def exact_write(d: fe.Domains, p: fe.FefetParams, duty: np.ndarray, c: WriteCirc
     its own count at the full voltage (the reference: no half-select disturb).
     Counted as a row-by-row write: per row one word-line train as long as its
     longest cell, per cell a bit-line train, potentiation and depression apart."""
-    n_phys = np.empty(duty.shape, dtype=np.int64)
-    if c.polarities == "both":
-        n_phys[:, 0::2] = n_cells
-        n_phys[:, 1::2] = -n_cells
-    else:  # potentiate only: the side that grows the weight's sign
-        n_phys[:, 0::2] = np.maximum(n_cells, 0)
-        n_phys[:, 1::2] = np.maximum(-n_cells, 0)
+    n_phys = phys_counts(n_cells, c.polarities)
     pol_before = d.polarization
     d = fe.apply_stress(d, np.sign(n_phys) * c.v_pulse_v, np.abs(n_phys) * c.width_s * duty,
                         p, rng)
-    rows, cols = duty.shape
-    pot = np.where(n_phys > 0, n_phys, 0)
-    dep = np.where(n_phys < 0, -n_phys, 0)
-    word = pot.max(axis=1) + dep.max(axis=1)
     seen = float((np.abs(n_phys) * duty).sum())
     ledger.cell_pulses += seen
-    ledger.line_pulses += int(word.sum() + np.abs(n_phys).sum())
-    ledger.time_s += float(word.sum()) * c.width_s
     ledger.energy_device_j += (p.c_gate_f * c.v_pulse_v**2 * seen
                                + fe.write_energy_j(p, c.v_pulse_v, 0.0,
                                                    d.polarization - pol_before))
-    a_sel, _, b_sel, _ = WRITE_SCHEMES[c.scheme]
-    ledger.energy_lines_j += (_line_energy(c, cols, word.sum(), a_sel)
-                              + _line_energy(c, rows, np.abs(n_phys).sum(), abs(b_sel)))
+    row_by_row_cost(n_phys, c, ledger)
     ledger.updates += 1
     return d
