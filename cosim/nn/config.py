@@ -124,6 +124,11 @@ class TrainConfig:
     """activity: share of the new value a state takes per pass."""
     activity_write: str = "cell"
     """activity: cell (pulse count per cell) | manhattan (one sign pulse)."""
+    activity_init_scale: float = 1.0
+    """activity: initial weight sigma x sqrt(fan-in)."""
+    activity_hidden_bias: float = 0.05
+    """activity: initial hidden biases; a positive start keeps the clipped neurons out of
+    their dead floor (with 0, one seed in five ended with every hidden state at 0)."""
 
     def __post_init__(self) -> None:
         check_choice("train.mode", self.mode, MODES)
@@ -150,6 +155,9 @@ class TrainConfig:
         check_range("train.regrow", self.regrow, 0.0, 1.0)
         check_int("train.regrow_epochs", self.regrow_epochs, 0, 1000)
         self.activity_settings()
+        check_range("train.activity_init_scale", self.activity_init_scale, 0.0, 10.0,
+                    lo_open=True)
+        check_range("train.activity_hidden_bias", self.activity_hidden_bias, -1.0, 1.0)
 
     def activity_settings(self) -> ActivitySettings:
         return ActivitySettings(self.activity_beta, self.activity_clamp,

@@ -433,6 +433,10 @@ def _activity(cfg: RunConfig, ds: Dataset, val, rng: np.random.Generator, rows: 
     tc, hw = cfg.train, cfg.hardware
     st = tc.activity_settings()
     init = MLP.init(cfg.model.sizes, rng)
+    for w in init.weights:  # sigma = init_scale / sqrt(fan-in) (MLP.init draws sqrt(2/fan-in))
+        w *= tc.activity_init_scale / np.sqrt(2.0)
+    for b in init.biases[:-1]:  # hidden neurons start above the clip's dead floor
+        b += tc.activity_hidden_bias
     # room to grow: the arrays map 2x the initial largest |w| to g_max
     layers = [AnalogLayer(w, hw, rng, input_scale=1.0, domains=True,
                           w_max=2.0 * float(np.abs(w).max())) for w in init.weights]
