@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cosim.nn.activity import ActivitySettings
 from cosim.nn.datasets import BUILT_IN, DATASETS
 from cosim.nn.layers import HardwareConfig
 from cosim.nn.programming import PROGRAMMING
@@ -23,7 +24,7 @@ from device_models.validation import (
     check_range,
 )
 
-MODES = ("deploy", "hwa", "in_array", "vau", "prune")
+MODES = ("deploy", "hwa", "in_array", "vau", "prune", "activity")
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class ModelConfig:
 @dataclass(frozen=True)
 class TrainConfig:
     mode: str = "deploy"
-    """deploy | hwa | in_array | vau | prune."""
+    """deploy | hwa | in_array | vau | prune | activity."""
     epochs: int = 30
     """Floating-point (or HWA) training epochs."""
     lr: float = 0.05
@@ -107,6 +108,27 @@ class TrainConfig:
     """vau: fraction of the pruned weights regrown after fine-tuning (0 = no regrow)."""
     regrow_epochs: int = 1
     """vau: in-array epochs after regrowing."""
+    activity_beta: float = 0.5
+    """activity: nudge strength of the forced phase."""
+    activity_clamp: bool = False
+    """activity: clamp the output to the target instead of nudging it."""
+    activity_symmetric: bool = True
+    """activity: forced phases at +beta and -beta (unbiased) instead of free and +beta."""
+    activity_free_steps: int = 20
+    """activity: most relaxation passes of the free phase (T_f)."""
+    activity_forced_steps: int = 8
+    """activity: relaxation passes of a forced phase (T_c)."""
+    activity_tol: float = 1e-3
+    """activity: the free phase stops when no state moves more than this."""
+    activity_damping: float = 0.5
+    """activity: share of the new value a state takes per pass."""
+    activity_write: str = "cell"
+    """activity: cell (pulse count per cell) | manhattan (one sign pulse)."""
+    activity_init_scale: float = 1.0
+    """activity: initial weight sigma x sqrt(fan-in)."""
+    activity_hidden_bias: float = 0.05
+    """activity: initial hidden biases; a positive start keeps the clipped neurons out of
+    their dead floor (with 0, one seed in five ended with every hidden state at 0)."""
 
     def __post_init__(self) -> None:
         check_choice("train.mode", self.mode, MODES)
@@ -132,6 +154,16 @@ class TrainConfig:
         check_choice("train.backward", self.backward, ("array", "exact"))
         check_range("train.regrow", self.regrow, 0.0, 1.0)
         check_int("train.regrow_epochs", self.regrow_epochs, 0, 1000)
+        self.activity_settings()
+        check_range("train.activity_init_scale", self.activity_init_scale, 0.0, 10.0,
+                    lo_open=True)
+        check_range("train.activity_hidden_bias", self.activity_hidden_bias, -1.0, 1.0)
+
+    def activity_settings(self) -> ActivitySettings:
+        return ActivitySettings(self.activity_beta, self.activity_clamp,
+                                self.activity_symmetric, self.activity_free_steps,
+                                self.activity_forced_steps, self.activity_tol,
+                                self.activity_damping, self.activity_write)
 
 
 @dataclass(frozen=True)

@@ -248,6 +248,8 @@ def progress_steps(cfg: RunConfig) -> int:
         return tc.epochs + 2 * (tc.array_epochs + regrow)
     if tc.mode == "prune":
         return tc.epochs + len(set(tc.sparsities) | {tc.sparsity}) * (tc.finetune_epochs + 1)
+    if tc.mode == "activity":
+        return tc.array_epochs
     return tc.epochs
 
 
@@ -260,7 +262,7 @@ def run_training(cfg: RunConfig, progress: Progress | None = None,
     rng = np.random.default_rng(tc.seed)
     rows: list[dict] = []
     val = None
-    if tc.mode in ("in_array", "vau") and tc.val_fraction > 0:
+    if tc.mode in ("in_array", "vau", "activity") and tc.val_fraction > 0:
         ds, *val = split_validation(ds, tc.val_fraction, rng)
 
     def on_epoch(phase: str) -> Callable[[int, float], None]:
@@ -271,6 +273,8 @@ def run_training(cfg: RunConfig, progress: Progress | None = None,
                 progress("epoch", row)
         return cb
 
+    if tc.mode == "activity":
+        return _activity(cfg, ds, val, rng, rows, progress)
     model = MLP.init(cfg.model.sizes, rng)
     if tc.mode == "hwa":
         scales = [1.0] + [1.0] * (len(cfg.model.sizes) - 2)
@@ -418,6 +422,60 @@ def _on_chip_schedule(cfg: RunConfig, model: MLP, ds: Dataset, val, rng: np.rand
     summary["write_ops_ratio_exact_over_vau"] = (summary["exact_write_ops_per_epoch"]
                                                  / max(summary["vau_write_ops_per_epoch"], 1.0))
     return {"epochs": rows, "summary": summary, "model": pruned, "layers": layers}
+
+
+def _activity(cfg: RunConfig, ds: Dataset, val, rng: np.random.Generator, rows: list[dict],
+              progress: Progress | None) -> dict:
+    """Activity-difference training from a random start on the arrays: no float
+    pre-training, no backpropagation; every activity is an engine output."""
+    from cosim.nn.activity import Network, predict, relax, train_activity
+
+    tc, hw = cfg.train, cfg.hardware
+    st = tc.activity_settings()
+    init = MLP.init(cfg.model.sizes, rng)
+    for w in init.weights:  # sigma = init_scale / sqrt(fan-in) (MLP.init draws sqrt(2/fan-in))
+        w *= tc.activity_init_scale / np.sqrt(2.0)
+    for b in init.biases[:-1]:  # hidden neurons start above the clip's dead floor
+        b += tc.activity_hidden_bias
+    # room to grow: the arrays map 2x the initial largest |w| to g_max
+    layers = [AnalogLayer(w, hw, rng, input_scale=1.0, domains=True,
+                          w_max=2.0 * float(np.abs(w).max())) for w in init.weights]
+    net = Network(layers, [b.copy() for b in init.biases])
+    cal = ds.x_train[:256]
+
+    def calibrate() -> None:
+        """Set every forward ADC's range from the free-phase states of 256 images."""
+        if not layers[0].adc:  # first time: the arrays' own reads need a range
+            acts = init.forward(cal)
+            for layer, a in zip(layers, acts[:-1], strict=True):
+                layer.calibrate(np.clip(a, 0.0, 1.0))
+        states, _ = relax(net, cal, None, st.free_steps, st, rng)
+        for layer, a in zip(layers, states[:-1], strict=True):
+            layer.calibrate(a)
+
+    def evaluate(net: Network) -> dict:
+        out = {"test_acc": float(np.mean(predict(net, ds.x_test, st, rng) == ds.y_test))}
+        if val is not None and len(val[1]):
+            out["val_acc"] = float(np.mean(predict(net, val[0], st, rng) == val[1]))
+        calibrate()  # the periphery re-ranges its ADCs once per epoch
+        return out
+
+    calibrate()
+    start = evaluate(net)
+    rows += train_activity(net, ds.x_train, ds.y_train, ds.classes, tc.array_epochs,
+                           tc.array_lr, tc.batch, st, rng, evaluate, progress)
+    epochs = [r for r in rows if r["phase"] == "activity"]
+    summary = {"mode": "activity", "activity_test_acc_before": start["test_acc"],
+               "activity_test_acc": epochs[-1]["test_acc"] if epochs else start["test_acc"],
+               "reads_per_sample": float(np.mean([r["reads_per_sample"] for r in epochs]))
+               if epochs else 0.0,
+               "seconds_per_epoch": float(np.mean([r["seconds"] for r in epochs]))
+               if epochs else 0.0,
+               "fefets_per_weight": 2.0 * layers[0].cell.fefets_per_cell}
+    if epochs:
+        summary.update({k: v for k, v in epochs[-1].items() if k.startswith("write_")})
+    model = MLP([layer.read_weights() for layer in layers], net.biases)
+    return {"epochs": rows, "summary": summary, "model": model, "layers": layers}
 
 
 # ---------------------------------------------------------------- evaluation sweeps

@@ -1,0 +1,192 @@
+"""Activity-difference training: no backpropagation, only array reads and writes.
+
+A layered network with symmetric coupling: each weight matrix W_k sits in one
+crossbar that is read both ways, forward (rows driven, ``layer.forward``) to
+carry activity up and transposed (columns driven, ``layer.backward``) to carry it
+down. A neuron is the ADC's output clipped to [0, 1] and held in a digital
+register (discrete time):
+
+    s_k <- (1 - gamma) s_k + gamma clip(F_{k-1}(s_{k-1}) + B_k(s_{k+1}) + b_k, 0, 1)
+
+where F and B are what the arrays return (read noise, I-V curvature, ADC
+codes, wire drop, whatever the engine models); no analytic derivative appears.
+
+- free phase: the input clamped, the states relax from zero until the largest
+  change is below ``tol`` or ``free_steps`` passes;
+- forced phase: from the free fixed point the output is nudged by
+  beta (target - s_L), a current injected on the output neurons (or clamped to
+  the target), and the states relax ``forced_steps`` more passes; with
+  ``symmetric`` two forced phases at +beta and -beta replace the free one in the
+  update, which removes the O(beta) bias;
+- update: dW_k = eta / beta (s_k^c (x) s_{k+1}^c - s_k^f (x) s_{k+1}^f), batch
+  mean (eta / 2 beta with the +-beta pair), written as pulses per cell or as
+  sign-only (Manhattan) pulses; biases are digital.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from cosim.nn.layers import AnalogLayer
+from cosim.nn.writes import WriteLedger
+from device_models.validation import ParamError, check_choice, check_int, check_range
+
+ACTIVITY_WRITES = ("cell", "manhattan")
+
+
+@dataclass(frozen=True)
+class ActivitySettings:
+    beta: float = 0.5
+    """Nudge strength (forced phase)."""
+    clamp: bool = False
+    """Clamp the output to the target in the forced phase instead of nudging."""
+    symmetric: bool = True
+    """Two forced phases at +beta and -beta (unbiased) instead of free and +beta."""
+    free_steps: int = 20
+    """Most relaxation passes of the free phase (T_f)."""
+    forced_steps: int = 8
+    """Relaxation passes of each forced phase (T_c)."""
+    tol: float = 1e-3
+    """Free phase stops when no state moves more than this in a pass."""
+    damping: float = 0.5
+    """gamma: the share of the new value a state takes per pass."""
+    write: str = "cell"
+    """cell (a pulse count per cell) | manhattan (one pulse of the update's sign)."""
+
+    def __post_init__(self) -> None:
+        check_range("train.activity_beta", self.beta, 0.0, 10.0, lo_open=True)
+        check_int("train.activity_free_steps", self.free_steps, 1, 10_000)
+        check_int("train.activity_forced_steps", self.forced_steps, 1, 10_000)
+        check_range("train.activity_tol", self.tol, 0.0, 1.0)
+        check_range("train.activity_damping", self.damping, 0.0, 1.0, lo_open=True)
+        check_choice("train.activity_write", self.write, ACTIVITY_WRITES)
+
+
+@dataclass
+class Network:
+    """The arrays (one per weight matrix) and the digital biases."""
+
+    layers: list[AnalogLayer]
+    biases: list[np.ndarray]
+    reads: int = 0
+    """Matrix-vector reads done (forward and transposed), counted per input vector."""
+
+    @property
+    def sizes(self) -> list[int]:
+        return [self.layers[0].mask.shape[0]] + [layer.mask.shape[1] for layer in self.layers]
+
+
+def relax(net: Network, x: np.ndarray, states: list[np.ndarray] | None, steps: int,
+          st: ActivitySettings, rng: np.random.Generator,
+          target: np.ndarray | None = None, beta: float = 0.0,
+          stop_early: bool = True) -> tuple[list[np.ndarray], int]:
+    """Relax the states with the input clamped (and the output nudged toward
+    ``target`` by ``beta``, or clamped to it). Returns ([x, s_1, ..., s_L], passes)."""
+    n = len(x)
+    s = ([x] + [np.zeros((n, w)) for w in net.sizes[1:]]) if states is None else (
+        [x] + [a.copy() for a in states[1:]])
+    last = len(net.layers)
+    passes = 0
+    for _ in range(steps):
+        passes += 1
+        new = []
+        for k in range(1, last + 1):
+            drive = net.layers[k - 1].forward(s[k - 1], rng) + net.biases[k - 1]
+            if k < last:
+                drive = drive + net.layers[k].backward(s[k + 1], rng)
+            elif target is not None and beta != 0 and not st.clamp:
+                drive = drive + beta * (target - s[k])  # current injected on the outputs
+            new.append(np.clip(drive, 0.0, 1.0))
+        net.reads += (2 * last - 1) * n
+        moved = 0.0
+        for k, v in enumerate(new, start=1):
+            if k == last and target is not None and st.clamp:
+                v = target
+            upd = (1 - st.damping) * s[k] + st.damping * v
+            moved = max(moved, float(np.abs(upd - s[k]).max()))
+            s[k] = upd
+        if stop_early and moved < st.tol:
+            break
+    return s, passes
+
+
+def weight_updates(free: list[np.ndarray], forced: list[np.ndarray], scale: float
+                   ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """scale x (forced pre/post products - free pre/post products), batch means."""
+    n = len(free[0])
+    dws = [scale * (forced[k].T @ forced[k + 1] - free[k].T @ free[k + 1]) / n
+           for k in range(len(free) - 1)]
+    dbs = [scale * (forced[k + 1] - free[k + 1]).mean(axis=0) for k in range(len(free) - 1)]
+    return dws, dbs
+
+
+def phases(net: Network, x: np.ndarray, target: np.ndarray, st: ActivitySettings,
+           rng: np.random.Generator) -> tuple[list[np.ndarray], list[np.ndarray], float]:
+    """(negative-side states, positive-side states, update scale) of one batch: free
+    and +beta, or -beta and +beta (symmetric); the scale is 1/beta or 1/(2 beta)."""
+    free, _ = relax(net, x, None, st.free_steps, st, rng)
+    plus, _ = relax(net, x, free, st.forced_steps, st, rng, target, st.beta, False)
+    if not st.symmetric or st.clamp:
+        return free, plus, 1.0 / st.beta
+    minus, _ = relax(net, x, free, st.forced_steps, st, rng, target, -st.beta, False)
+    return minus, plus, 1.0 / (2 * st.beta)
+
+
+def write(layer: AnalogLayer, dw: np.ndarray, st: ActivitySettings,
+          rng: np.random.Generator) -> WriteLedger:
+    """Write one layer's update: a pulse count per cell, or one sign pulse where the
+    update is worth at least half a nominal pulse (Manhattan)."""
+    if st.write == "manhattan":
+        ppw = layer.pulses_per_weight()
+        dw = np.where(np.abs(dw) * ppw >= 0.5, np.sign(dw) / ppw, 0.0)
+    return layer.write_update(dw, rng)
+
+
+def predict(net: Network, x: np.ndarray, st: ActivitySettings, rng: np.random.Generator,
+            batch: int = 512) -> np.ndarray:
+    """Classes from the free phase's output states."""
+    out = []
+    for s in range(0, len(x), batch):
+        states, _ = relax(net, x[s:s + batch], None, st.free_steps, st, rng)
+        out.append(states[-1].argmax(axis=1))
+    return np.concatenate(out)
+
+
+def train_activity(net: Network, x: np.ndarray, y: np.ndarray, classes: int, epochs: int,
+                   eta: float, batch: int, st: ActivitySettings, rng: np.random.Generator,
+                   evaluate: Callable[[Network], dict] | None = None,
+                   progress: Callable[[str, dict], None] | None = None) -> list[dict]:
+    """Epochs of activity-difference training; one row per epoch (loss: the squared
+    error of the negative phase's outputs against the targets)."""
+    if any(not (layer.domains or layer.in_array) for layer in net.layers):
+        raise ParamError("mode", "activity", "layers must be programmed for in-array writes")
+    rows = []
+    for ep in range(epochs):
+        t0 = time.perf_counter()
+        ledger = WriteLedger()
+        reads0 = net.reads
+        order = rng.permutation(len(y))
+        losses = []
+        for s in range(0, len(order), batch):
+            idx = order[s:s + batch]
+            target = np.eye(classes, net.sizes[-1])[y[idx]]
+            neg, pos, scale = phases(net, x[idx], target, st, rng)
+            losses.append(float(((neg[-1] - target) ** 2).sum(axis=1).mean()))
+            dws, dbs = weight_updates(neg, pos, eta * scale)
+            for layer, dw in zip(net.layers, dws, strict=True):
+                ledger.add(write(layer, dw, st, rng))
+            for b, db in zip(net.biases, dbs, strict=True):
+                b += db
+        row = {"phase": "activity", "epoch": ep + 1, "loss": float(np.mean(losses)),
+               "reads_per_sample": (net.reads - reads0) / len(y),
+               **ledger.as_dict("write_"), "seconds": time.perf_counter() - t0}
+        if evaluate is not None:
+            row.update(evaluate(net))
+        rows.append(row)
+        if progress:
+            progress("epoch", row)
+    return rows
