@@ -114,3 +114,51 @@ def test_bad_activity_settings_are_refused():
         config_from_dict({"train": {"mode": "activity", "activity_write": "guess"}})
     with pytest.raises(ParamError, match="activity_beta"):
         config_from_dict({"train": {"activity_beta": 0.0}})
+
+
+def _float_net(seed: int = 0, n: int = 16):
+    from cosim.nn.datasets import load_digits_dataset
+
+    ds = load_digits_dataset(0)
+    rng = np.random.default_rng(seed)
+    ws = [rng.normal(0, 1 / np.sqrt(a), (a, b)) for a, b in ((64, 32), (32, 10))]
+    biases = [np.full(32, 0.05), np.zeros(10)]
+    return ws, biases, ds.x_train[:n], np.eye(10)[ds.y_train[:n]], rng
+
+
+def test_fixed_point_gradient_matches_finite_differences():
+    """Implicit differentiation at the free fixed point against central differences of
+    the converged loss (step 1e-5; they agree to 1e-8 relative where measured)."""
+    ws, biases, x, t, rng = _float_net(n=8)
+    st = act.ActivitySettings(tol=0.0)
+
+    def fixed_point(weights):
+        net = act.Network([act.FloatLayer(w) for w in weights], biases)
+        return act.relax(net, x, None, 2000, st, rng, stop_early=False)[0]
+
+    s = fixed_point(ws)
+    g = act.fixed_point_gradient(ws, s, t)
+    loss = lambda s: 0.5 * ((s[-1] - t) ** 2).sum(axis=1).mean()  # noqa: E731
+    k, (i, j) = max(((k, np.unravel_index(np.abs(gk).argmax(), gk.shape))
+                     for k, gk in enumerate(g)), key=lambda kij: abs(g[kij[0]][kij[1]]))
+    e = 1e-5
+    up, down = [w.copy() for w in ws], [w.copy() for w in ws]
+    up[k][i, j] += e
+    down[k][i, j] -= e
+    fd = (loss(fixed_point(up)) - loss(fixed_point(down))) / (2 * e)
+    assert fd == pytest.approx(g[k][i, j], rel=1e-5)
+
+
+def test_activity_difference_follows_the_gradient_for_small_beta():
+    """Exact float layers, converged phases, beta 0.2: the update's cosine with minus
+    the fixed-point gradient is 0.96 / 0.99 per layer (64 images, seed 0); > 0.9
+    required, as equilibrium propagation predicts for small beta."""
+    ws, biases, x, t, rng = _float_net(n=64)
+    net = act.Network([act.FloatLayer(w) for w in ws], biases)
+    st = act.ActivitySettings(beta=0.2, free_steps=2000, forced_steps=2000, tol=0.0)
+    free, _ = act.relax(net, x, None, 2000, st, rng)
+    grads = act.fixed_point_gradient(ws, free, t)
+    neg, pos, scale = act.phases(net, x, t, st, rng)
+    ups, _ = act.weight_updates(neg, pos, scale)
+    for u, g in zip(ups, grads, strict=True):
+        assert (u * -g).sum() / np.linalg.norm(u) / np.linalg.norm(g) > 0.9

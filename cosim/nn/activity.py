@@ -190,3 +190,52 @@ def train_activity(net: Network, x: np.ndarray, y: np.ndarray, classes: int, epo
         if progress:
             progress("epoch", row)
     return rows
+
+
+# ---------------------------------------------------------------- float reference
+
+class FloatLayer:
+    """A weight matrix read exactly (``x @ W`` and ``d @ W.T``): the float reference the
+    arrays are compared with."""
+
+    def __init__(self, w: np.ndarray) -> None:
+        self.w = np.asarray(w, dtype=float)
+        self.mask = np.ones(self.w.shape, dtype=bool)
+
+    def forward(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        return np.asarray(x) @ self.w
+
+    def backward(self, d: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        return np.asarray(d) @ self.w.T
+
+
+def fixed_point_gradient(ws: list[np.ndarray], states: list[np.ndarray],
+                         target: np.ndarray) -> list[np.ndarray]:
+    """Exact gradient of 1/2 ||s_L - target||^2 with respect to each W_k at the fixed
+    point ``states`` of s_k = clip(s_{k-1} W_{k-1} + W_k s_{k+1} + b_k, 0, 1)
+    (implicit differentiation; batch mean): what the activity difference estimates
+    as beta -> 0 (recurrent backpropagation)."""
+    sizes = [s.shape[1] for s in states[1:]]
+    offs = np.concatenate([[0], np.cumsum(sizes)])
+    n_all = int(offs[-1])
+    coupling = np.zeros((n_all, n_all))  # J: a_k depends on s_{k-1} and s_{k+1}
+    for k in range(1, len(sizes)):  # W_k couples s_k (rows) and s_{k+1} (columns)
+        a, b = slice(offs[k - 1], offs[k]), slice(offs[k], offs[k + 1])
+        coupling[a, b] = ws[k]
+        coupling[b, a] = ws[k].T
+    grads = [np.zeros_like(w) for w in ws]
+    batch = len(target)
+    for n in range(batch):
+        s = np.concatenate([st[n] for st in states[1:]])
+        d = ((s > 0) & (s < 1)).astype(float)  # clip' inside the rails
+        g = np.zeros(n_all)
+        g[offs[-2]:] = states[-1][n] - target[n]
+        lam = np.linalg.solve(np.eye(n_all) - coupling * d[None, :], g)  # (I - J D) lam = g
+        mu = d * lam
+        parts = [mu[offs[k]:offs[k + 1]] for k in range(len(sizes))]
+        for k in range(len(ws)):
+            pre = states[k][n]
+            grads[k] += np.outer(pre, parts[k])  # W_k drives a_{k+1} from s_k
+            if k >= 1:  # ... and a_k from s_{k+1}
+                grads[k] += np.outer(parts[k - 1], states[k + 1][n])
+    return [gk / batch for gk in grads]
