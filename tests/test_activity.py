@@ -107,6 +107,13 @@ def test_activity_mode_learns_on_memristor_arrays():
     s = run_training(cfg)["summary"]
     assert s["activity_test_acc"] > 0.3 > s["activity_test_acc_before"]
     assert s["reads_per_sample"] > 0 and s["write_cell_pulses"] > 0
+    # energy per training sample: reads from the circuit model plus writes, vs a GPU
+    assert s["energy_read_per_sample_j"] > 0 and s["energy_write_per_sample_j"] > 0
+    assert s["energy_per_sample_j"] == pytest.approx(s["energy_read_per_sample_j"]
+                                                     + s["energy_write_per_sample_j"])
+    assert s["gpu_energy_per_sample_j"] == pytest.approx(6 * (64 * 32 + 32 * 10) * 20.5e-12)
+    assert s["gpu_over_arrays"] == pytest.approx(s["gpu_energy_per_sample_j"]
+                                                 / s["energy_per_sample_j"])
 
 
 def test_bad_activity_settings_are_refused():

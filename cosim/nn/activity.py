@@ -25,6 +25,7 @@ codes, wire drop, whatever the engine models); no analytic derivative appears.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -239,3 +240,48 @@ def fixed_point_gradient(ws: list[np.ndarray], states: list[np.ndarray],
             if k >= 1:  # ... and a_k from s_{k+1}
                 grads[k] += np.outer(parts[k - 1], states[k + 1][n])
     return [gk / batch for gk in grads]
+
+
+# ---------------------------------------------------------------- energy per sample
+
+GPU_J_PER_FLOP = 20.5e-12
+"""NVIDIA A100 SXM: 400 W board power at its 19.5 TFLOP/s FP32 peak (datasheet), i.e.
+the GPU at full throughput; real training runs below peak, which only raises the
+GPU's J/FLOP, so this figure favours the GPU."""
+
+
+def backprop_flops_per_sample(sizes: list[int]) -> int:
+    """FLOPs to train an MLP on one sample by backpropagation: forward 2 n_in n_out per
+    layer, backward (errors and weight gradients) 4 n_in n_out."""
+    return 6 * sum(a * b for a, b in itertools.pairwise(sizes))
+
+
+def read_energy_per_pass(net: Network, states: list[np.ndarray]) -> float:
+    """Energy (J) of one relaxation pass for one sample: every forward read and every
+    transposed read the pass does, each from the behavioral engine's circuit model
+    (array, integrating sensing, DAC, ADC) at the given states (mean over them)."""
+    from cosim.array.state import ArrayConfig
+    from cosim.engines import get_engine
+    from periphery.converters import AdcParams
+    from periphery.sensing import SenseParams
+
+    engine = get_engine("behavioral", noise=False)
+    sense = SenseParams()
+    total = 0.0
+    for k, layer in enumerate(net.layers):
+        for (ri, ci) in layer.fields:
+            r, c = layer.row_tiles[ri], layer.col_tiles[ci]
+            config = ArrayConfig(layer.dac, layer.adc[ri, ci], sense=sense)
+            res = engine.run(layer.state(ri, ci), np.clip(states[k][:, r], 0, 1), config)
+            total += sum(float(np.mean(v)) for v in res.energy_j.values())
+            if k >= 1:  # the transposed read that carries s_{k+1} down to s_k: two
+                # phases per vector (the second all zero for non-negative states, but
+                # its sensing and conversions still cost)
+                st = layer.transposed_state(ri, ci)
+                d = np.clip(states[k + 1][:, c], 0, 1)
+                drive = np.zeros((2 * len(d), st.rows))
+                drive[:len(d), 0::2] = d
+                adc = AdcParams(layer.hw.adc_bits, layer.adc[ri, ci].i_fs_a)
+                res = engine.run(st, drive, ArrayConfig(layer.dac, adc, sense=sense))
+                total += 2 * sum(float(np.mean(v)) for v in res.energy_j.values())
+    return total

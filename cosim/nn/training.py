@@ -424,6 +424,27 @@ def _on_chip_schedule(cfg: RunConfig, model: MLP, ds: Dataset, val, rng: np.rand
     return {"epochs": rows, "summary": summary, "model": pruned, "layers": layers}
 
 
+def _activity_energy(net, cal: np.ndarray, st, rng: np.random.Generator, summary: dict,
+                     samples: int) -> dict:
+    """Energy per training sample on the arrays (reads from the circuit model, writes
+    from the device model) and on a GPU training the same network by backprop."""
+    from cosim.nn.activity import (
+        GPU_J_PER_FLOP,
+        backprop_flops_per_sample,
+        read_energy_per_pass,
+        relax,
+    )
+
+    states, _ = relax(net, cal[:64], None, st.free_steps, st, rng)
+    passes = summary["reads_per_sample"] / (2 * len(net.layers) - 1)
+    read = passes * read_energy_per_pass(net, states)
+    write = summary["write_energy_j"] / samples
+    gpu = backprop_flops_per_sample(net.sizes) * GPU_J_PER_FLOP
+    return {"energy_read_per_sample_j": read, "energy_write_per_sample_j": write,
+            "energy_per_sample_j": read + write, "gpu_energy_per_sample_j": gpu,
+            "gpu_over_arrays": gpu / (read + write)}
+
+
 def _activity(cfg: RunConfig, ds: Dataset, val, rng: np.random.Generator, rows: list[dict],
               progress: Progress | None) -> dict:
     """Activity-difference training from a random start on the arrays: no float
@@ -474,6 +495,7 @@ def _activity(cfg: RunConfig, ds: Dataset, val, rng: np.random.Generator, rows: 
                "fefets_per_weight": 2.0 * layers[0].cell.fefets_per_cell}
     if epochs:
         summary.update({k: v for k, v in epochs[-1].items() if k.startswith("write_")})
+        summary.update(_activity_energy(net, cal, st, rng, summary, len(ds.y_train)))
     model = MLP([layer.read_weights() for layer in layers], net.biases)
     return {"epochs": rows, "summary": summary, "model": model, "layers": layers}
 
