@@ -455,11 +455,16 @@ def read_noise(i_a: np.ndarray, p: FefetParams, rng: np.random.Generator) -> np.
     return i_a * (1.0 + rng.normal(0.0, p.read_noise_frac, i_a.shape))
 
 
+def retention_kept(t_s: np.ndarray | float, p: FefetParams) -> np.ndarray:
+    """Fraction of the polarization left after t_s (s) of retention, linear in log time."""
+    return np.maximum(0.0, 1.0 - p.retention_loss_per_decade
+                      * np.log10(1.0 + np.asarray(t_s, dtype=float) / p.retention_t0_s))
+
+
 def drift(pol: np.ndarray, t_s: float, p: FefetParams) -> np.ndarray:
     """Polarization after t_s of retention: relaxes toward 0, linear in log time."""
     check_range("t_s", t_s, 0.0)
-    keep = max(0.0, 1.0 - p.retention_loss_per_decade * math.log10(1.0 + t_s / p.retention_t0_s))
-    return np.asarray(pol) * keep
+    return np.asarray(pol) * retention_kept(t_s, p)
 
 
 # ---------------------------------------------------------------- SPICE face

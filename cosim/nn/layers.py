@@ -441,12 +441,17 @@ class AnalogLayer:
                 d = vau_write(d, p, duty, circuit, n_rows.astype(np.int64),
                               n_cols.astype(np.int64), rng, ledger)
             else:
-                dw = -lr * (xn[:, r].T @ delta[:, c])
-                n = np.sign(dw) * pulse_counts(dw, ppw, self.hw.max_pulses, rng)
-                d = exact_write(d, p, duty, circuit, n.astype(np.int64), rng, ledger)
+                n = self._cell_counts(xn[:, r], delta[:, c], lr, ppw, rng)
+                d = exact_write(d, p, duty, circuit, n, rng, ledger)
             self._set_domains((ri, ci), d)
         return ledger
 
+
+    def _cell_counts(self, x: np.ndarray, delta: np.ndarray, lr: float, ppw: float,
+                     rng: np.random.Generator) -> np.ndarray:
+        """Signed pulse counts per weight of a tile for the update -lr x^T delta."""
+        dw = -lr * (x.T @ delta)
+        return (np.sign(dw) * pulse_counts(dw, ppw, self.hw.max_pulses, rng)).astype(np.int64)
 
     def _write_fields(self, x: np.ndarray, delta: np.ndarray, lr: float,
                       rng: np.random.Generator, mode: str) -> WriteLedger:
@@ -459,9 +464,8 @@ class AnalogLayer:
         ppw = self.pulses_per_weight()
         for (ri, ci), fields in self.fields.items():
             r, c = self.row_tiles[ri], self.col_tiles[ci]
-            dw = -lr * (np.asarray(x, dtype=float)[:, r].T @ delta[:, c])
-            n = np.sign(dw) * pulse_counts(dw, ppw, self.hw.max_pulses, rng)
-            n_phys = phys_counts(n.astype(np.int64), self.hw.write_polarities)
+            n = self._cell_counts(np.asarray(x, dtype=float)[:, r], delta[:, c], lr, ppw, rng)
+            n_phys = phys_counts(n, self.hw.write_polarities)
             self.fields[ri, ci], energy = self.cell.write_pulses(fields, n_phys, rng)
             ledger.cell_pulses += float(np.abs(n_phys).sum())
             ledger.energy_device_j += energy

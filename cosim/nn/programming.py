@@ -45,7 +45,7 @@ def nominal_domains(p: fe.FefetParams, shape: tuple[int, ...] = (1,)) -> fe.Doma
                       ea_v=np.broadcast_to(ea, full).copy())
 
 
-def _fields(cell: Cell, pol: np.ndarray, template: dict[str, np.ndarray]) -> dict:
+def _fields(pol: np.ndarray, template: dict[str, np.ndarray]) -> dict:
     return {**template, "pol": pol}
 
 
@@ -64,7 +64,7 @@ def pulse_ladder(cell: Cell, scheme: PulseScheme) -> np.ndarray:
         if k:
             d = fe.apply_pulses(d, scheme.v_pulse_v, scheme.width_s, 1, p)
         pol = np.array([[d.polarization[0], -1.0]])
-        g.append(float(cell.conductance(_fields(cell, pol, template))[0, 0]))
+        g.append(float(cell.conductance(_fields(pol, template))[0, 0]))
     return np.array(g)
 
 
@@ -96,7 +96,7 @@ def program_and_verify(cell: Cell, g_target_s: np.ndarray, template: dict[str, n
     d = fe.new_domains(target.shape, p, rng, pol=-1.0)
 
     def read(dom: fe.Domains, noisy: bool) -> np.ndarray:
-        g = cell.conductance(_fields(cell, fe.effective_polarization(dom, p), template))
+        g = cell.conductance(_fields(fe.effective_polarization(dom, p), template))
         return cell.read_noise(g, rng) if noisy else g
 
     g_prev = read(d, True)
@@ -113,7 +113,7 @@ def program_and_verify(cell: Cell, g_target_s: np.ndarray, template: dict[str, n
         step = np.maximum(g - g_prev, 0.0)
         active &= g < target - 0.5 * step  # verify: stop within half a step of the target
         g_prev = np.where(active, g, g_prev)
-    fields = _fields(cell, fe.effective_polarization(d, p), template)
+    fields = _fields(fe.effective_polarization(d, p), template)
     g_final = cell.conductance(fields)
     lo, hi = cell.g_range()
     err = (g_final - target) / (hi - lo)

@@ -146,16 +146,10 @@ def model(df, p: fe.FefetParams) -> np.ndarray:
         first = int(np.argmin(t))
         # the programmed state: inverted from the earliest point, undoing its own loss
         seen = cell.program(np.array([np.clip(g[first], *cell.g_range())]))["pol"][0]
-        pol0 = np.clip(seen / max(_kept(t[first], p), 1e-6), -1.0, 1.0)
-        pol_t = pol0 * _kept(t, p)
+        pol0 = np.clip(seen / max(fe.retention_kept(t[first], p), 1e-6), -1.0, 1.0)
+        pol_t = pol0 * fe.retention_kept(t, p)
         out[m] = cell.conductance({"pol": pol_t, "dvth_v": np.zeros_like(pol_t)})
     return out
-
-
-def _kept(t_s, p: fe.FefetParams) -> np.ndarray:
-    """Fraction of the polarization left after t_s (the model's retention law)."""
-    return np.maximum(0.0, 1 - p.retention_loss_per_decade
-                      * np.log10(1 + np.asarray(t_s, dtype=float) / p.retention_t0_s))
 
 
 def residuals(df, predicted: np.ndarray) -> np.ndarray:
