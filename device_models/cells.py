@@ -205,6 +205,9 @@ class FefetCell:
     """Drain bias at which the nominal conductance I/V is defined (the DAC full scale)."""
     pol_min: float = -1.0
     """Lowest polarization used for weights (sets g_min)."""
+    discrete: bool = False
+    """Programming lands on the domain grid (n_domains + 1 levels) instead of any
+    polarization: the device's usable levels are its domain states."""
     kind: str = "fefet"
     fields: tuple[str, ...] = ("pol", "dvth_v")
     spice_options: tuple[str, ...] = ("reltol=1e-7", "abstol=1e-16", "vntol=1e-10")
@@ -267,8 +270,19 @@ class FefetCell:
         if g.size and (g.min() < lo * (1 - 1e-9) or g.max() > hi * (1 + 1e-9)):
             raise ParamError("g_target_s", (float(g.min()), float(g.max())),
                              f"must lie within the FeFET's range [{lo:g}, {hi:g}] S")
-        pol = _invert_monotone(self._g_of_pol, np.clip(g, lo, hi), self.pol_min, 1.0)
+        pol = self.on_levels(_invert_monotone(self._g_of_pol, np.clip(g, lo, hi),
+                                              self.pol_min, 1.0))
         return {"pol": pol, "dvth_v": np.zeros_like(pol)}
+
+    def on_levels(self, pol: np.ndarray) -> np.ndarray:
+        """``pol`` rounded to the nearest domain state (up-rounded where that falls
+        below pol_min) when the cell is discrete; unchanged otherwise."""
+        if not self.discrete:
+            return pol
+        n = self.params.n_domains
+        q = np.rint((np.asarray(pol) + 1.0) / 2.0 * n)
+        q = np.where(2.0 * q / n - 1.0 < self.pol_min - 1e-12, q + 1, q)
+        return np.minimum(2.0 * q / n - 1.0, 1.0)
 
     def at_age(self, fields: dict[str, np.ndarray], age_s: float) -> dict[str, np.ndarray]:
         return {**fields, "pol": fe.drift(fields["pol"], age_s, self.params)}
@@ -430,7 +444,8 @@ class SparseFefetCell:
         if g.size and (g.min() < lo * (1 - 1e-9) or g.max() > hi * (1 + 1e-9)):
             raise ParamError("g_target_s", (float(g.min()), float(g.max())),
                              f"must lie within the sparse cell's range [{lo:g}, {hi:g}] S")
-        pol = _invert_monotone(self._g_of_pol, np.clip(g, lo, hi), self.weight.pol_min, 1.0)
+        pol = self.weight.on_levels(_invert_monotone(self._g_of_pol, np.clip(g, lo, hi),
+                                                     self.weight.pol_min, 1.0))
         z = np.zeros_like(pol)
         return {"pol": pol, "dvth_v": z, "mask_pol": z + 1.0, "mask_dvth_v": z.copy()}
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from device_models import fefet_mos2 as fe
+from device_models import rram_taox as rram
 from device_models.cells import (
     Cell,
     FefetCell,
@@ -22,7 +23,7 @@ from device_models.cells import (
     SparsePairCell,
 )
 from device_models.resistor import ResistorParams
-from device_models.validation import ParamError, check_range
+from device_models.validation import ParamError, check_int, check_range
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,21 @@ class CellOptions:
     """Override of a FeFET preset's device-to-device Vth sigma (V); None keeps the preset."""
     fefet_preset: str = "mos2_hzo"
     """FeFET parameters: a preset name or a TOML file (``cosim fit`` writes one)."""
+    read_noise_frac: float | None = None
+    """Override of a FeFET preset's relative read noise (1 sigma); None keeps the preset."""
+    levels: int | None = None
+    """Usable levels per FeFET: n_domains = levels - 1 and programming lands on them;
+    None keeps the preset's domains and programs any polarization."""
 
     def __post_init__(self) -> None:
         fe.preset(self.fefet_preset)
         check_range("v_read_v", self.v_read_v, 0.0, 5.0, lo_open=True)
         if self.d2d_sigma_v is not None:
             check_range("d2d_sigma_v", self.d2d_sigma_v, 0.0, 1.0)
+        if self.read_noise_frac is not None:
+            check_range("read_noise_frac", self.read_noise_frac, 0.0, 0.5)
+        if self.levels is not None:
+            check_int("levels", self.levels, 2, 4097)
 
 
 CellFactory = Callable[[CellOptions], Cell]
@@ -80,11 +90,22 @@ def _fefet(o: CellOptions) -> FefetCell:
     params = fe.preset(o.fefet_preset)
     if o.d2d_sigma_v is not None:
         params = dataclasses.replace(params, sigma_vth_d2d_v=o.d2d_sigma_v)
-    return FefetCell(params=params, v_ref_v=o.v_read_v)
+    if o.read_noise_frac is not None:
+        params = dataclasses.replace(params, read_noise_frac=o.read_noise_frac)
+    if o.levels is not None:
+        params = dataclasses.replace(params, n_domains=o.levels - 1)
+    return FefetCell(params=params, v_ref_v=o.v_read_v, discrete=o.levels is not None)
 
 
 register_cell("resistor", lambda o: ResistorCell(ResistorParams(o.g_min_s, o.g_max_s)))
 register_cell("fefet", _fefet)
 register_cell("sparse_fefet", lambda o: SparseFefetCell(weight=_fefet(o)))
 register_cell("sparse_fefet_pair", lambda o: SparsePairCell(weight=_fefet(o)))
-register_cell("rram", lambda o: RramCell(v_ref_v=o.v_read_v))
+def _rram(o: CellOptions) -> RramCell:
+    params = rram.TAOX_DEFAULT
+    if o.read_noise_frac is not None:
+        params = dataclasses.replace(params, read_noise_frac=o.read_noise_frac)
+    return RramCell(params=params, v_ref_v=o.v_read_v)
+
+
+register_cell("rram", _rram)

@@ -154,3 +154,38 @@ def test_breakdown_labels_name_the_effect_that_moved(label, figure):
                if k.startswith("effect_")}
     assert max(effects, key=effects.get) == label, effects
     assert effects[label] > 0.1, effects
+
+
+def test_levels_quantise_programming_to_the_domain_grid():
+    """hardware.levels = L: L - 1 domains, every programmed polarization on the grid
+    -1 + 2k/(L-1); the weight error grows as L falls (half a level at most)."""
+    rng = np.random.default_rng(0)
+    w = rng.normal(0.0, 0.5, (32, 8))
+    errors = {}
+    for levels in (8, 23, None):
+        hw = HardwareConfig(levels=levels, write_variation=False, read_noise=False)
+        layer = AnalogLayer(w, hw, np.random.default_rng(1))
+        pol = layer.fields[0, 0]["pol"]
+        if levels:
+            assert layer.cell.switching_params.n_domains == levels - 1
+            k = (pol + 1.0) / 2.0 * (levels - 1)
+            np.testing.assert_allclose(k, np.rint(k), atol=1e-9)
+            assert len(np.unique(np.round(pol, 9))) <= levels
+        errors[levels] = float(np.abs(layer.read_weights() - w).max())
+    assert errors[None] < 1e-9 < errors[23] < errors[8]
+
+
+def test_read_noise_override_sets_the_spread_of_repeated_reads():
+    """hardware.read_noise_frac: the relative spread of repeated reads of one input
+    scales with it (4x the noise, 4x the spread within 25 %: 400 reads)."""
+    rng = np.random.default_rng(0)
+    w = rng.uniform(0.2, 0.5, (16, 4))
+    x = np.full((400, 16), 0.8)
+    spreads = []
+    for frac in (0.005, 0.02):
+        hw = HardwareConfig(read_noise_frac=frac, write_variation=False, adc_bits=14)
+        layer = AnalogLayer(w, hw, np.random.default_rng(1))
+        layer.calibrate(x[:4])
+        y = layer.forward(x, np.random.default_rng(2))
+        spreads.append(float((y.std(axis=0) / np.abs(y.mean(axis=0))).mean()))
+    assert 3.0 < spreads[1] / spreads[0] < 5.0

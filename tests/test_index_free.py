@@ -206,6 +206,23 @@ def test_read_disturb_accumulates_and_switches_off():
     assert quiet.reads == 10**7
 
 
+def test_gathered_read_disturb_equals_the_stress_at_once():
+    """Reads below the flush size are gathered, then applied before a read-back: the
+    state equals one stress of the summed time (closed form, exact to float)."""
+    kw = {"programming": "pulse", "read_time_s": 1e-3}  # 1 ms per read: visible quickly
+    _, _, split = _layer("fefet", shape=(8, 4), **kw)
+    before = split.domains[0, 0].polarization.copy()
+    for _ in range(3):
+        split.after_reads(1000)
+    assert np.array_equal(split.domains[0, 0].polarization, before)  # not yet applied
+    split.read_weights()  # the read-back applies the gathered stress
+    assert split.domains[0, 0].polarization.mean() > before.mean() + 0.005
+    p = split.cell.switching_params
+    direct = fe.apply_stress(_layer("fefet", shape=(8, 4), **kw)[2].domains[0, 0],
+                             split.cell.vg_read_v, 3.0, p, None)
+    np.testing.assert_array_equal(split.domains[0, 0].polarization, direct.polarization)
+
+
 # ---------------------------------------------------------------- three FeFETs per weight
 
 def test_pair_cell_shares_one_digital_fefet_and_solves_alike_in_every_engine():

@@ -63,6 +63,8 @@ from device_models.validation import ParamError, check_choice, check_int, check_
 from periphery.converters import AdcParams, DacParams
 
 DAC_ENCODINGS = ("amplitude", "pwm", "bit_serial")
+READ_DISTURB_FLUSH = 4096
+"""Input vectors of read stress gathered before it is applied to the domains."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,12 @@ class HardwareConfig:
     """Read noise in the behavioral engine."""
     d2d_sigma_v: float | None = None
     """Override of the FeFET preset's D2D Vth sigma (V)."""
+    read_noise_frac: float | None = None
+    """Override of the cell's relative read noise per read (1 sigma)."""
+    levels: int | None = None
+    """Usable levels per FeFET (its domain states, n_domains + 1): in-array writes move
+    one domain at a time and deployment rounds each target to the nearest level.
+    None keeps the preset (64 domains) and programs any polarization."""
     age_s: float = 0.0
     """Read time after programming (retention drift)."""
     pulse_v: float = 1.5
@@ -143,6 +151,14 @@ class HardwareConfig:
         check_range("hardware.r_wire_ohm", self.r_wire_ohm, 0.0, 1e6)
         if self.d2d_sigma_v is not None:
             check_range("hardware.d2d_sigma_v", self.d2d_sigma_v, 0.0, 1.0)
+        if self.read_noise_frac is not None:
+            check_range("hardware.read_noise_frac", self.read_noise_frac, 0.0, 0.5)
+        if self.levels is not None:
+            check_int("hardware.levels", self.levels, 2, 4097)
+            if not hasattr(self.make_cell(), "switching_params"):
+                raise ParamError("hardware.levels", self.levels,
+                                 "applies to FeFET cells (fefet, sparse_fefet, "
+                                 "sparse_fefet_pair) only")
         check_range("hardware.age_s", self.age_s, 0.0)
         check_range("hardware.pulse_v", self.pulse_v, 0.0, 10.0, lo_open=True)
         check_range("hardware.pulse_width_s", self.pulse_width_s, 1e-12, 1.0)
@@ -169,7 +185,9 @@ class HardwareConfig:
     def make_cell(self) -> Cell:
         return make_cell(self.cell, CellOptions(v_read_v=self.dac_v_fs_v,
                                                 d2d_sigma_v=self.d2d_sigma_v,
-                                                fefet_preset=self.device))
+                                                fefet_preset=self.device,
+                                                read_noise_frac=self.read_noise_frac,
+                                                levels=self.levels))
 
 
 def _tiles(n: int, size: int) -> list[slice]:
@@ -209,6 +227,7 @@ class AnalogLayer:
         self._compensations: dict[tuple[int, int, float | None], float] = {}
         self.program_stats: dict[str, float] = {}
         self.reads = 0
+        self._pending_reads = 0
         self.in_array = False
         self.program(w, rng, domains)
 
@@ -323,16 +342,29 @@ class AnalogLayer:
 
     def after_reads(self, vectors: int) -> None:
         """Count reads and, where the state lives as domains, let the read gate bias
-        stress them for ``vectors`` x ``read_time_s`` (read disturb)."""
+        stress them for ``vectors`` x ``read_time_s`` (read disturb). The stress is
+        exact in closed form for any split (``fe.apply_stress``), so it is gathered
+        and applied once ``READ_DISTURB_FLUSH`` vectors have accrued, and before any
+        write or weight read-back: until then the state lags by at most that many
+        reads' stress (4e-4 s at 100 ns; a measurable change needs ~1e8 reads)."""
         self.reads += vectors
         if not (self.hw.read_disturb and self.domains):
             return
+        self._pending_reads += vectors
+        if self._pending_reads >= READ_DISTURB_FLUSH:
+            self.flush_read_disturb()
+
+    def flush_read_disturb(self) -> None:
+        """Apply the read stress gathered since the last flush."""
+        if not self._pending_reads:
+            return
         p = self.cell.switching_params
         weight = getattr(self.cell, "weight", self.cell)  # the analog device of the cell
+        t = self._pending_reads * self.hw.read_time_s
+        self._pending_reads = 0
         # the drain sits on the driven row line, so the mask device does not shield reads
         for key, d in self.domains.items():
-            self._set_domains(key, fe.apply_stress(d, weight.vg_read_v,
-                                                   vectors * self.hw.read_time_s, p, None))
+            self._set_domains(key, fe.apply_stress(d, weight.vg_read_v, t, p, None))
 
     def _set_domains(self, key: tuple[int, int], d: fe.Domains) -> None:
         self.domains[key] = d
@@ -391,6 +423,7 @@ class AnalogLayer:
 
     def read_weights(self) -> np.ndarray:
         """Weights as the devices hold them now (nominal conductances -> weights)."""
+        self.flush_read_disturb()
         w = np.zeros(self.mask.shape)
         for (ri, ci), fields in self.fields.items():
             r, c = self.row_tiles[ri], self.col_tiles[ci]
@@ -422,6 +455,7 @@ class AnalogLayer:
         factors give). Pruned cells are protected by their own digital FeFET in the
         write path, in both modes. Returns the write operations spent."""
         check_choice("train.write_mode", mode, WRITE_MODES)
+        self.flush_read_disturb()
         if self.in_array:
             return self._write_fields(x, delta, lr, rng, mode)
         if not self.domains:

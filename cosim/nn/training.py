@@ -153,13 +153,16 @@ def split_validation(ds: Dataset, fraction: float, rng: np.random.Generator
 def train_in_array(model: MLP, layers: list[AnalogLayer], ds: Dataset, epochs: int, lr: float,
                    batch: int, rng: np.random.Generator, write_mode: str = "exact",
                    backward: str = "array", progress: Progress | None = None,
-                   phase: str | None = None, val: tuple[np.ndarray, np.ndarray] | None = None
+                   phase: str | None = None, val: tuple[np.ndarray, np.ndarray] | None = None,
+                   before_epoch: Callable[[MLP], None] | None = None
                    ) -> tuple[list[dict], WriteLedger]:
     """Forward on the arrays; errors carried back by transposed reads of the arrays
     (``backward = "array"``) or by the exactly read-back weights (``"exact"``);
     updates written as pulses, per cell or by index-free line writes (``write_mode``).
     Every 8th batch the applied update (weights read back before and after) is
-    compared with the exact one on the kept cells (cosine)."""
+    compared with the exact one on the kept cells (cosine). ``before_epoch`` sees
+    the network (weights read back, biases as trained) before each epoch, e.g. to
+    re-set the ADC ranges."""
     model = copy.deepcopy(model)
     bias_opt = SGD(lr=lr, momentum=0.0)
     rows = []
@@ -170,6 +173,9 @@ def train_in_array(model: MLP, layers: list[AnalogLayer], ds: Dataset, epochs: i
         return layers[k].backward(delta, rng)
 
     for ep in range(epochs):
+        if before_epoch is not None:
+            model.weights = [layer.read_weights() for layer in layers]
+            before_epoch(model)
         t0 = time.perf_counter()
         order = rng.permutation(len(ds.y_train))
         losses, cosines = [], []
