@@ -36,7 +36,7 @@ from cosim.nn.layers import AnalogLayer
 from cosim.nn.writes import WriteLedger
 from device_models.validation import ParamError, check_choice, check_int, check_range
 
-ACTIVITY_WRITES = ("cell", "manhattan")
+ACTIVITY_WRITES = ("cell", "manhattan", "coincidence")
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,9 @@ class ActivitySettings:
     damping: float = 0.5
     """gamma: the share of the new value a state takes per pass."""
     write: str = "cell"
-    """cell (a pulse count per cell) | manhattan (one pulse of the update's sign)."""
+    """cell (a pulse count per cell) | manhattan (one pulse of the update's sign) |
+    coincidence (row x column stochastic pulse streams: the outer products
+    themselves, no per-cell count computed anywhere)."""
 
     def __post_init__(self) -> None:
         check_range("train.activity_beta", self.beta, 0.0, 10.0, lo_open=True)
@@ -137,10 +139,35 @@ def phases(net: Network, x: np.ndarray, target: np.ndarray, st: ActivitySettings
     return minus, plus, 1.0 / (2 * st.beta)
 
 
-def write(layer: AnalogLayer, dw: np.ndarray, st: ActivitySettings,
-          rng: np.random.Generator) -> WriteLedger:
-    """Write one layer's update: a pulse count per cell, or one sign pulse where the
-    update is worth at least half a nominal pulse (Manhattan)."""
+def coincidence_terms(neg_pre: np.ndarray, neg_post: np.ndarray, pos_pre: np.ndarray,
+                      pos_post: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """The phase difference as coincidence terms (row activity, column activity, sign),
+    every activity in [0, 1]:
+
+        a+ b+^T - a- b-^T = a+ (b+ - b-)^T + (a+ - a-) b-^T,
+
+    each difference split into its positive and negative parts per sample. Writing
+    the two phases' products as separate streams would leave their large common part
+    to cancel between two random counts (the noise grows with the products, not
+    with their difference); here the pulses scale with the difference. The
+    differences are per-neuron subtractions of the state registers (O(N)); the
+    outer products stay with the coincidences."""
+    d_post = pos_post - neg_post
+    d_pre = pos_pre - neg_pre
+    return [(pos_pre, np.maximum(d_post, 0.0), 1.0), (pos_pre, np.maximum(-d_post, 0.0), -1.0),
+            (np.maximum(d_pre, 0.0), neg_post, 1.0), (np.maximum(-d_pre, 0.0), neg_post, -1.0)]
+
+
+def write(layer: AnalogLayer, k: int, neg: list[np.ndarray], pos: list[np.ndarray],
+          dw: np.ndarray, lr: float, st: ActivitySettings, rng: np.random.Generator
+          ) -> WriteLedger:
+    """Write layer k's update ``dw`` (= lr x (pos products - neg products), batch mean):
+    a pulse count per cell; one sign pulse where the update is worth at least half
+    a nominal pulse (Manhattan); or coincidence streams of the phases' activities
+    and activity differences on the lines (``coincidence_terms``)."""
+    if st.write == "coincidence":
+        return layer.coincidence_update(coincidence_terms(neg[k], neg[k + 1], pos[k],
+                                                          pos[k + 1]), lr, rng)
     if st.write == "manhattan":
         ppw = layer.pulses_per_weight()
         dw = np.where(np.abs(dw) * ppw >= 0.5, np.sign(dw) / ppw, 0.0)
@@ -178,8 +205,8 @@ def train_activity(net: Network, x: np.ndarray, y: np.ndarray, classes: int, epo
             neg, pos, scale = phases(net, x[idx], target, st, rng)
             losses.append(float(((neg[-1] - target) ** 2).sum(axis=1).mean()))
             dws, dbs = weight_updates(neg, pos, eta * scale)
-            for layer, dw in zip(net.layers, dws, strict=True):
-                ledger.add(write(layer, dw, st, rng))
+            for k, (layer, dw) in enumerate(zip(net.layers, dws, strict=True)):
+                ledger.add(write(layer, k, neg, pos, dw, eta * scale, st, rng))
             for b, db in zip(net.biases, dbs, strict=True):
                 b += db
         row = {"phase": "activity", "epoch": ep + 1, "loss": float(np.mean(losses)),

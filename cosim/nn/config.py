@@ -123,7 +123,8 @@ class TrainConfig:
     activity_damping: float = 0.5
     """activity: share of the new value a state takes per pass."""
     activity_write: str = "cell"
-    """activity: cell (pulse count per cell) | manhattan (one sign pulse)."""
+    """activity: cell (pulse count per cell) | manhattan (one sign pulse) | coincidence
+    (row x column stochastic pulse streams of the phases' activities)."""
     activity_init_scale: float = 1.0
     """activity: initial weight sigma x sqrt(fan-in)."""
     activity_hidden_bias: float = 0.05

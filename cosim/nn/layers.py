@@ -49,7 +49,10 @@ from cosim.nn.writes import (
     WRITE_SCHEMES,
     WriteCircuit,
     WriteLedger,
+    coincidence_streams,
+    coincidence_write,
     exact_write,
+    line_cost,
     phys_counts,
     pulse_counts,
     row_by_row_cost,
@@ -480,6 +483,49 @@ class AnalogLayer:
             self._set_domains((ri, ci), d)
         return ledger
 
+
+    def coincidence_update(self, terms: list[tuple[np.ndarray, np.ndarray, float]], lr: float,
+                           rng: np.random.Generator) -> WriteLedger:
+        """Write lr x sum_t sign_t mean_n a_t[n]^T b_t[n] (activities in [0, 1]) as row x
+        column coincidence pulses: per term S slots, S the stochastically rounded
+        lr x pulses-per-weight (at most ``max_pulses``); each slot's row and column
+        lines fire with their activities (``coincidence_streams``, drawn once per
+        layer and shared by its tiles), so a cell's expected full-pulse count is the
+        outer product. A term of positive sign increases weights, negative decreases.
+        FeFETs see the half-selects through their kinetics; a memristor below its
+        threshold at V/2 does not move, so it takes only the coincidences."""
+        if not (self.in_array or self.domains):
+            raise ParamError("mode", "in-array", "layer was programmed without domains")
+        self.flush_read_disturb()
+        ledger = WriteLedger()
+        circuit = self.write_circuit()
+        want = abs(lr) * self.pulses_per_weight()
+        for a, b, sign in terms:
+            slots = min(int(np.floor(want + rng.uniform())), self.hw.max_pulses)
+            if slots == 0 or not (np.any(a) and np.any(b)):  # nothing would fire
+                continue
+            rows_fired, cols_fired = coincidence_streams(a, b, slots, rng)
+            increase = sign * lr > 0
+            for (ri, ci), fields in self.fields.items():
+                r, c = self.row_tiles[ri], self.col_tiles[ci]
+                if self.in_array:
+                    n = rows_fired[:, r].T.astype(np.int64) @ cols_fired[:, c].astype(np.int64)
+                    n_phys = phys_counts(n if increase else -n, self.hw.write_polarities)
+                    self.fields[ri, ci], energy = self.cell.write_pulses(fields, n_phys, rng)
+                    ledger.cell_pulses += float(np.abs(n_phys).sum())
+                    ledger.energy_device_j += energy
+                    sides = 2 if self.hw.write_polarities == "both" else 1
+                    for _ in range(sides):
+                        line_cost(circuit, n_phys.shape, rows_fired[:, r].sum(),
+                                  cols_fired[:, c].sum(), slots, ledger)
+                    continue
+                duty = self.cell.write_duty(fields, self.hw.pulse_width_s)
+                d = coincidence_write(self.domains[ri, ci], self.cell.switching_params, duty,
+                                      circuit, rows_fired[:, r], cols_fired[:, c], increase,
+                                      rng, ledger)
+                self._set_domains((ri, ci), d)
+        self._compensations.clear()
+        return ledger
 
     def _cell_counts(self, x: np.ndarray, delta: np.ndarray, lr: float, ppw: float,
                      rng: np.random.Generator) -> np.ndarray:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from device_models import fefet_mos2 as fe
+from device_models.validation import ParamError
 
 WRITE_MODES = ("exact", "vau")
 POLARITIES = ("both", "potentiate")
@@ -110,46 +111,58 @@ def _line_energy(c: WriteCircuit, cells_on_line: int, pulses: float, swing_frac:
 
 def line_phase(d: fe.Domains, p: fe.FefetParams, duty: np.ndarray, c: WriteCircuit,
                word_slots: np.ndarray, bit_slots: np.ndarray, sign: float,
-               rng: np.random.Generator, ledger: WriteLedger, held: str) -> fe.Domains:
-    """One sub-phase: word line i selected for its first ``word_slots[i]`` slots, bit line
-    j for its first ``bit_slots[j]``; every cell stressed by word - bit in each slot
-    (categories in closed form, full-voltage first). The ``held`` lines ("word" or
-    "bit") sit at their level for the whole sub-phase (one operation, one charge each);
-    the others carry pulse trains. Returns the new domains."""
+               rng: np.random.Generator, ledger: WriteLedger, held: str,
+               both: np.ndarray | None = None, slots: int | None = None) -> fe.Domains:
+    """One sub-phase: word line i selected in ``word_slots[i]`` slots, bit line j in
+    ``bit_slots[j]``; every cell stressed by word - bit in each slot (categories in
+    closed form, full-voltage first). By default each line's slots are its first
+    ones, so cell (i, j) is fully selected min(word, bit) times; ``both`` gives those
+    coincidences instead (stochastic slot streams) and ``slots`` the sub-phase's
+    length. The ``held`` lines ("word" or "bit"; "" for none) sit at their level for
+    the whole sub-phase (one operation, one charge each); the others carry pulse
+    trains. Returns the new domains."""
     word_slots = np.asarray(word_slots, dtype=float)
     bit_slots = np.asarray(bit_slots, dtype=float)
-    t_total = float(max(word_slots.max(initial=0), bit_slots.max(initial=0)))
+    t_total = float(max(word_slots.max(initial=0), bit_slots.max(initial=0))
+                    if slots is None else slots)
     if t_total == 0:
         return d
     a_sel, a_un, b_sel, b_un = WRITE_SCHEMES[c.scheme]
     w = word_slots[:, None]
     b = bit_slots[None, :]
-    both = np.minimum(w, b)
+    both = np.minimum(w, b) if both is None else np.asarray(both, dtype=float)
     word_only = w - both
     bit_only = b - both
     neither = t_total - both - word_only - bit_only
     pol_before = d.polarization
-    for slots, frac in ((both, a_sel - b_sel), (word_only, a_sel - b_un),
+    for count, frac in ((both, a_sel - b_sel), (word_only, a_sel - b_un),
                         (bit_only, a_un - b_sel), (neither, a_un - b_un)):
-        if frac == 0 or not slots.any():
+        if frac == 0 or not count.any():
             continue
-        d = fe.apply_stress(d, sign * frac * c.v_pulse_v, slots * c.width_s * duty, p, rng)
+        d = fe.apply_stress(d, sign * frac * c.v_pulse_v, count * c.width_s * duty, p, rng)
         full = frac == 1.0
-        seen = float((slots * duty).sum())
+        seen = float((count * duty).sum())
         if full:
             ledger.cell_pulses += seen
         else:
             ledger.half_selected += seen
         ledger.energy_device_j += p.c_gate_f * (frac * c.v_pulse_v) ** 2 * seen
-    rows, cols = duty.shape
     ledger.energy_device_j += fe.write_energy_j(p, c.v_pulse_v, 0.0, d.polarization - pol_before)
     word_ops = (word_slots > 0).sum() if held == "word" else word_slots.sum()
     bit_ops = (bit_slots > 0).sum() if held == "bit" else bit_slots.sum()
+    line_cost(c, duty.shape, word_ops, bit_ops, t_total, ledger)
+    return d
+
+
+def line_cost(c: WriteCircuit, shape: tuple[int, int], word_ops: float, bit_ops: float,
+              slots: float, ledger: WriteLedger) -> None:
+    """Operations, line energy and time of a sub-phase on a (rows, cols) tile."""
+    a_sel, _, b_sel, _ = WRITE_SCHEMES[c.scheme]
+    rows, cols = shape
     ledger.line_pulses += int(word_ops + bit_ops)
     ledger.energy_lines_j += (_line_energy(c, cols, word_ops, a_sel)
                               + _line_energy(c, rows, bit_ops, abs(b_sel)))
-    ledger.time_s += t_total * c.width_s
-    return d
+    ledger.time_s += slots * c.width_s
 
 
 def sub_phases(plus: np.ndarray, increase: bool, polarities: str
@@ -207,11 +220,7 @@ def row_by_row_cost(n_phys: np.ndarray, c: WriteCircuit, ledger: WriteLedger) ->
     pot = np.where(n_phys > 0, n_phys, 0)
     dep = np.where(n_phys < 0, -n_phys, 0)
     word = pot.max(axis=1) + dep.max(axis=1)
-    ledger.line_pulses += int(word.sum() + np.abs(n_phys).sum())
-    ledger.time_s += float(word.sum()) * c.width_s
-    a_sel, _, b_sel, _ = WRITE_SCHEMES[c.scheme]
-    ledger.energy_lines_j += (_line_energy(c, cols, word.sum(), a_sel)
-                              + _line_energy(c, rows, np.abs(n_phys).sum(), abs(b_sel)))
+    line_cost(c, (rows, cols), word.sum(), np.abs(n_phys).sum(), word.sum(), ledger)
 
 
 def exact_write(d: fe.Domains, p: fe.FefetParams, duty: np.ndarray, c: WriteCircuit,
@@ -231,5 +240,46 @@ def exact_write(d: fe.Domains, p: fe.FefetParams, duty: np.ndarray, c: WriteCirc
                                + fe.write_energy_j(p, c.v_pulse_v, 0.0,
                                                    d.polarization - pol_before))
     row_by_row_cost(n_phys, c, ledger)
+    ledger.updates += 1
+    return d
+
+
+def coincidence_streams(a: np.ndarray, b: np.ndarray, slots: int, rng: np.random.Generator
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Stochastic pulse streams of a coincidence write: in each of ``slots`` slots one
+    sample n of the batch is drawn, row line i fires with probability a[n, i] and
+    column line j with b[n, j] (activities in [0, 1]). Returns the (slots, rows) and
+    (slots, cols) firing patterns; a cell's coincidences R^T C have the expectation
+    slots x mean_n a[n, i] b[n, j], the outer product the update needs."""
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    for name, v in (("pre-synaptic activity", a), ("post-synaptic activity", b)):
+        if v.size and (v.min() < 0 or v.max() > 1):
+            raise ParamError(name, (float(v.min()), float(v.max())),
+                             "coincidence streams need activities in [0, 1]")
+    n = rng.integers(len(a), size=slots)
+    return (rng.uniform(size=(slots, a.shape[1])) < a[n],
+            rng.uniform(size=(slots, b.shape[1])) < b[n])
+
+
+def coincidence_write(d: fe.Domains, p: fe.FefetParams, duty: np.ndarray, c: WriteCircuit,
+                      rows_fired: np.ndarray, cols_fired: np.ndarray, increase: bool,
+                      rng: np.random.Generator, ledger: WriteLedger) -> fe.Domains:
+    """Row x column coincidence pulses onto a tile of interleaved pairs (G+ even, G- odd
+    physical columns): the row lines carry ``rows_fired`` (slots, rows), the column
+    lines of the side(s) an increase (or decrease) writes carry ``cols_fired``
+    (slots, logical cols). Full pulses where both fire, half-selects where one does,
+    through the devices' own kinetics."""
+    rows_fired = np.asarray(rows_fired, dtype=bool)
+    cols_fired = np.asarray(cols_fired, dtype=bool)
+    phys = duty.shape[1]
+    plus = np.arange(phys) % 2 == 0
+    logical = np.arange(phys) // 2
+    overlap = (rows_fired.T.astype(float) @ cols_fired.astype(float))[:, logical]
+    word = rows_fired.sum(axis=0)
+    for side, polarity in sub_phases(plus, increase, c.polarities):
+        bit = np.where(side, cols_fired.sum(axis=0)[logical], 0)
+        d = line_phase(d, p, duty, c, word, bit, polarity, rng, ledger, held="",
+                       both=np.where(side[None, :], overlap, 0.0), slots=len(rows_fired))
     ledger.updates += 1
     return d
