@@ -19,8 +19,13 @@ codes, wire drop, whatever the engine models); no analytic derivative appears.
   ``symmetric`` two forced phases at +beta and -beta replace the free one in the
   update, which removes the O(beta) bias;
 - update: dW_k = eta / beta (s_k^c (x) s_{k+1}^c - s_k^f (x) s_{k+1}^f), batch
-  mean (eta / 2 beta with the +-beta pair), written as pulses per cell or as
-  sign-only (Manhattan) pulses; biases are digital.
+  mean (eta / 2 beta with the +-beta pair), written as pulses per cell, as
+  sign-only (Manhattan) pulses or as row x column coincidence pulses of the
+  activities (``coincidence_terms``); biases are digital.
+
+The neuron here is the discrete one (ADC clip and register); the continuous
+one, an integrator with rails in an ngspice transient, is
+``cosim.nn.activity_circuit``.
 """
 
 from __future__ import annotations
