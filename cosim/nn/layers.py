@@ -524,6 +524,8 @@ class AnalogLayer:
                                       circuit, rows_fired[:, r], cols_fired[:, c], increase,
                                       rng, ledger)
                 self._set_domains((ri, ci), d)
+        if self.in_array:
+            ledger.updates += 1
         self._compensations.clear()
         return ledger
 
