@@ -510,10 +510,7 @@ class AnalogLayer:
                 r, c = self.row_tiles[ri], self.col_tiles[ci]
                 if self.in_array:
                     n = rows_fired[:, r].T.astype(np.int64) @ cols_fired[:, c].astype(np.int64)
-                    n_phys = phys_counts(n if increase else -n, self.hw.write_polarities)
-                    self.fields[ri, ci], energy = self.cell.write_pulses(fields, n_phys, rng)
-                    ledger.cell_pulses += float(np.abs(n_phys).sum())
-                    ledger.energy_device_j += energy
+                    n_phys = self._pulse_fields((ri, ci), n if increase else -n, rng, ledger)
                     sides = 2 if self.hw.write_polarities == "both" else 1
                     for _ in range(sides):
                         line_cost(circuit, n_phys.shape, rows_fired[:, r].sum(),
@@ -524,8 +521,7 @@ class AnalogLayer:
                                       circuit, rows_fired[:, r], cols_fired[:, c], increase,
                                       rng, ledger)
                 self._set_domains((ri, ci), d)
-        if self.in_array:
-            ledger.updates += 1
+        ledger.updates += 1
         self._compensations.clear()
         return ledger
 
@@ -544,17 +540,24 @@ class AnalogLayer:
         ledger = WriteLedger()
         circuit = self.write_circuit()
         ppw = self.pulses_per_weight()
-        for (ri, ci), fields in self.fields.items():
+        for ri, ci in list(self.fields):
             r, c = self.row_tiles[ri], self.col_tiles[ci]
             n = self._cell_counts(np.asarray(x, dtype=float)[:, r], delta[:, c], lr, ppw, rng)
-            n_phys = phys_counts(n, self.hw.write_polarities)
-            self.fields[ri, ci], energy = self.cell.write_pulses(fields, n_phys, rng)
-            ledger.cell_pulses += float(np.abs(n_phys).sum())
-            ledger.energy_device_j += energy
-            row_by_row_cost(n_phys, circuit, ledger)
+            row_by_row_cost(self._pulse_fields((ri, ci), n, rng, ledger), circuit, ledger)
         ledger.updates += 1
         self._compensations.clear()
         return ledger
+
+    def _pulse_fields(self, key: tuple[int, int], n: np.ndarray, rng: np.random.Generator,
+                      ledger: WriteLedger) -> np.ndarray:
+        """Full set/reset pulses into tile ``key`` of a cell whose state is its fields, from
+        signed counts per weight; the devices' pulses and energy go to ``ledger``.
+        Returns the signed counts per physical cell (for the line cost)."""
+        n_phys = phys_counts(n, self.hw.write_polarities)
+        self.fields[key], energy = self.cell.write_pulses(self.fields[key], n_phys, rng)
+        ledger.cell_pulses += float(np.abs(n_phys).sum())
+        ledger.energy_device_j += energy
+        return n_phys
 
 
 def _domains_for(pol: np.ndarray, p: fe.FefetParams, rng: np.random.Generator) -> fe.Domains:

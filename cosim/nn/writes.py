@@ -165,6 +165,11 @@ def line_cost(c: WriteCircuit, shape: tuple[int, int], word_ops: float, bit_ops:
     ledger.time_s += slots * c.width_s
 
 
+def pair_columns(phys: int) -> tuple[np.ndarray, np.ndarray]:
+    """(G+ side?, logical column) of each physical column of interleaved pairs."""
+    return np.arange(phys) % 2 == 0, np.arange(phys) // 2
+
+
 def sub_phases(plus: np.ndarray, increase: bool, polarities: str
                ) -> list[tuple[np.ndarray, float]]:
     """(physical columns written, pulse polarity) for a weight increase or decrease:
@@ -181,8 +186,7 @@ def vau_write(d: fe.Domains, p: fe.FefetParams, duty: np.ndarray, c: WriteCircui
     """Write signed row counts (rows,) and signed column counts (logical cols,) as line
     pulse trains onto a tile of interleaved pairs (G+ even, G- odd physical columns)."""
     rows, phys = duty.shape
-    plus = np.arange(phys) % 2 == 0
-    logical = np.arange(phys) // 2
+    plus, logical = pair_columns(phys)
     for increase in (True, False):
         for side, polarity in sub_phases(plus, increase, c.polarities):
             sel_rows = np.where((n_rows > 0) == increase, np.abs(n_rows), 0)
@@ -269,17 +273,14 @@ def coincidence_write(d: fe.Domains, p: fe.FefetParams, duty: np.ndarray, c: Wri
     physical columns): the row lines carry ``rows_fired`` (slots, rows), the column
     lines of the side(s) an increase (or decrease) writes carry ``cols_fired``
     (slots, logical cols). Full pulses where both fire, half-selects where one does,
-    through the devices' own kinetics."""
+    through the devices' own kinetics. The caller counts the update."""
     rows_fired = np.asarray(rows_fired, dtype=bool)
     cols_fired = np.asarray(cols_fired, dtype=bool)
-    phys = duty.shape[1]
-    plus = np.arange(phys) % 2 == 0
-    logical = np.arange(phys) // 2
+    plus, logical = pair_columns(duty.shape[1])
     overlap = (rows_fired.T.astype(float) @ cols_fired.astype(float))[:, logical]
     word = rows_fired.sum(axis=0)
     for side, polarity in sub_phases(plus, increase, c.polarities):
         bit = np.where(side, cols_fired.sum(axis=0)[logical], 0)
         d = line_phase(d, p, duty, c, word, bit, polarity, rng, ledger, held="",
                        both=np.where(side[None, :], overlap, 0.0), slots=len(rows_fired))
-    ledger.updates += 1
     return d
