@@ -147,11 +147,7 @@ class ResistorCell:
         return np.asarray(fields["g_s"], dtype=float)
 
     def program(self, g_target_s: np.ndarray) -> dict[str, np.ndarray]:
-        g = np.asarray(g_target_s, dtype=float)
-        p = self.params
-        if g.size and (g.min() < p.g_min_s * (1 - 1e-12) or g.max() > p.g_max_s * (1 + 1e-12)):
-            raise ParamError("g_target_s", (float(g.min()), float(g.max())),
-                             f"must lie within [{p.g_min_s:g}, {p.g_max_s:g}] S")
+        g = _check_targets(g_target_s, *self.g_range(), "", rel=1e-12)
         return {"g_s": g.copy()}
 
     def g_range(self) -> tuple[float, float]:
@@ -179,6 +175,17 @@ def osdi_model(module: str) -> str:
 
 def osdi_models(modules: dict[str, str]) -> str:
     return "".join(f".model {osdi_model(m)} {m}\n" for m in modules)
+
+
+def _check_targets(g_target_s: np.ndarray, lo: float, hi: float, what: str,
+                   rel: float = 1e-9) -> np.ndarray:
+    """Target conductances as floats, refused (naming ``what``) beyond [lo, hi] by more
+    than the relative slack ``rel``."""
+    g = np.asarray(g_target_s, dtype=float)
+    if g.size and (g.min() < lo * (1 - rel) or g.max() > hi * (1 + rel)):
+        raise ParamError("g_target_s", (float(g.min()), float(g.max())),
+                         f"must lie within {what}[{lo:g}, {hi:g}] S")
+    return g
 
 
 def _invert_monotone(fn, target: np.ndarray, lo: float, hi: float, iters: int = 60) -> np.ndarray:
@@ -265,11 +272,8 @@ class FefetCell:
         return float(self._g_of_pol(np.array(self.pol_min))), float(self._g_of_pol(np.array(1.0)))
 
     def program(self, g_target_s: np.ndarray) -> dict[str, np.ndarray]:
-        g = np.asarray(g_target_s, dtype=float)
         lo, hi = self.g_range()
-        if g.size and (g.min() < lo * (1 - 1e-9) or g.max() > hi * (1 + 1e-9)):
-            raise ParamError("g_target_s", (float(g.min()), float(g.max())),
-                             f"must lie within the FeFET's range [{lo:g}, {hi:g}] S")
+        g = _check_targets(g_target_s, lo, hi, "the FeFET's range ")
         pol = self.on_levels(_invert_monotone(self._g_of_pol, np.clip(g, lo, hi),
                                               self.pol_min, 1.0))
         return {"pol": pol, "dvth_v": np.zeros_like(pol)}
@@ -439,11 +443,8 @@ class SparseFefetCell:
 
     def program(self, g_target_s: np.ndarray) -> dict[str, np.ndarray]:
         """Every cell kept (mask on); prune with ``prune``."""
-        g = np.asarray(g_target_s, dtype=float)
         lo, hi = self.g_range()
-        if g.size and (g.min() < lo * (1 - 1e-9) or g.max() > hi * (1 + 1e-9)):
-            raise ParamError("g_target_s", (float(g.min()), float(g.max())),
-                             f"must lie within the sparse cell's range [{lo:g}, {hi:g}] S")
+        g = _check_targets(g_target_s, lo, hi, "the sparse cell's range ")
         pol = self.weight.on_levels(_invert_monotone(self._g_of_pol, np.clip(g, lo, hi),
                                                      self.weight.pol_min, 1.0))
         z = np.zeros_like(pol)
@@ -675,11 +676,7 @@ class RramCell:
         return self.params.g_min_s * self.chord, self.params.g_max_s * self.chord
 
     def program(self, g_target_s: np.ndarray) -> dict[str, np.ndarray]:
-        g = np.asarray(g_target_s, dtype=float)
-        lo, hi = self.g_range()
-        if g.size and (g.min() < lo * (1 - 1e-9) or g.max() > hi * (1 + 1e-9)):
-            raise ParamError("g_target_s", (float(g.min()), float(g.max())),
-                             f"must lie within the memristor's range [{lo:g}, {hi:g}] S")
+        g = _check_targets(g_target_s, *self.g_range(), "the memristor's range ")
         g_s = np.clip(g / self.chord, self.params.g_min_s, self.params.g_max_s)
         return {"g_s": g_s, "d2d": np.ones_like(g_s)}
 

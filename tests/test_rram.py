@@ -12,6 +12,7 @@ from cosim.studies.compare import CompareSpec, build_case
 from device_models import rram_taox as rr
 from device_models.cells import RramCell, TransposedCell, transpose_fields
 from device_models.registry import make_cell
+from device_models.validation import ParamError
 
 P = rr.TAOX_DEFAULT
 
@@ -135,3 +136,12 @@ def test_in_array_writes_move_memristor_weights_the_right_way():
     assert ledger.cell_pulses > 0 and ledger.energy_device_j > 0 and ledger.time_s > 0
     with pytest.raises(ParamError, match="per-cell"):
         layer.write_update(dw, rng, "vau")
+
+
+def test_program_refuses_targets_beyond_the_memristors_range():
+    cell = RramCell()
+    lo, hi = cell.g_range()
+    with pytest.raises(ParamError, match=r"g_target_s.*memristor's range"):
+        cell.program(np.array([[lo, 2 * hi]]))
+    with pytest.raises(ParamError, match="memristor's range"):
+        cell.program(np.array([[0.5 * lo]]))
