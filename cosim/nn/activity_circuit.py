@@ -116,7 +116,7 @@ def deck(net: Network, x: np.ndarray, circuit: NeuronCircuit = NeuronCircuit(),
     for k, layer in enumerate(net.layers):  # array k joins layer k (rows) and k+1 (cols)
         v_fs = layer.dac.v_fs_v
         gain = c.i_ref_a / (layer.mapping.s_per_weight * v_fs)  # A per A of pair current
-        for (ri, ci), _ in layer.fields.items():
+        for ri, ci in layer.fields:
             r, cs = layer.row_tiles[ri], layer.col_tiles[ci]
             fields = layer.state(ri, ci).read_fields()
             names = layer.cell.fields
