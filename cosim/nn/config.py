@@ -89,8 +89,9 @@ class TrainConfig:
     """prune: the sparsity-vs-accuracy curve's points."""
     finetune_epochs: int = 60
     """prune: fine-tuning epochs after pruning."""
-    hwa_noise: float = 0.02
-    """hwa: weight noise sigma relative to max |w| injected in the forward."""
+    hwa_noise: float = 0.0
+    """hwa: extra weight noise (sigma relative to max |w|) on top of the device variation
+    the hardware-aware forward draws anew each batch."""
     seeds: int = 1
     """Repeat the run with seeds seed, seed+1, ...: each draws its own data split,
     initialisation and devices; the summary gives mean and std over them."""

@@ -35,12 +35,11 @@ from cosim.nn.datasets import (
     load_idx_dataset,
     load_mnist5k_dataset,
 )
-from cosim.nn.layers import AnalogLayer, HardwareConfig
+from cosim.nn.layers import AnalogLayer, HardwareConfig, programmed_layer
 from cosim.nn.mlp import MLP, SGD, MatMul, accuracy, train_float
 from cosim.nn.writes import WriteLedger, vau_vectors
 from device_models import fefet_mos2 as fe
 from device_models.validation import ParamError
-from periphery.converters import DacParams, dac_codes, dac_volts
 
 Progress = Callable[[str, dict], None]
 CALIBRATION_SAMPLES = 512
@@ -96,22 +95,21 @@ def array_matmul(layers: list[AnalogLayer], rng: np.random.Generator | None,
 
 def hwa_matmul(model: MLP, hw: HardwareConfig, noise: float, rng: np.random.Generator,
                input_scales: list[float]) -> MatMul:
-    """Forward with the DAC's input quantization, weight noise and the ADC's output
-    quantization (range: the batch's largest |output|); gradients pass straight through."""
-    dac = DacParams(hw.dac_bits, 1.0)
+    """Hardware-aware forward: the current weights programmed onto freshly drawn arrays
+    (device variation drawn anew each batch) and read through the configured engine,
+    so the loss sees the cell's I-V curvature, variation and read noise, the DAC and
+    every tile's ADC (ranged on the batch); ``noise`` adds weight noise (sigma
+    relative to max |w|) on top. Gradients pass straight through (``MLP.gradients``
+    uses the float weights). The same forward as the PyTorch interface's hwa mode
+    (``programmed_layer``)."""
 
     def mm(k: int, x: np.ndarray) -> np.ndarray:
         w = model.effective(k)
-        s = input_scales[k]
-        xq = dac_volts(dac_codes(x / s, dac), dac) * s
-        wn = w + rng.normal(0.0, noise * np.abs(w).max(), w.shape)
-        if model.masks:
-            wn = wn * model.masks[k]
-        y = xq @ wn
-        # Signed mid-tread ADC in MAC units, range = the batch's largest |y|.
-        top = 2 ** (hw.adc_bits - 1) - 1
-        lsb = float(max(np.abs(y).max(), 1e-12)) / top
-        return np.clip(np.rint(y / lsb), -top - 1, top) * lsb
+        if noise > 0:
+            w = w + rng.normal(0.0, noise * np.abs(w).max(), w.shape)
+        mask = model.masks[k] if model.masks else None
+        layer = programmed_layer(w, hw, rng, x, input_scales[k], mask)
+        return layer.forward(x, rng)
 
     return mm
 

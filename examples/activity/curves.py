@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from study_jobs import JobRunner, mean_std
 
 from cosim.nn.commands import seed_config
 from cosim.nn.config import config_from_dict
@@ -41,6 +40,7 @@ from cosim.nn.training import (
     split_validation,
     train_in_array,
 )
+from cosim.studies.jobs import JobRunner, mean_std
 
 DATASETS = {"digits": [64, 32, 10], "braille": [96, 64, 26]}
 HW = {"cell": "rram", "pair_mapping": "balanced", "write_polarities": "both"}

@@ -21,11 +21,10 @@ import json
 import time
 from pathlib import Path
 
-from study_jobs import JobRunner, mean_std
-
 from cosim.nn.commands import seed_config
 from cosim.nn.config import config_from_dict
 from cosim.nn.training import run_training
+from cosim.studies.jobs import JobRunner, mean_std
 
 KNOBS = {
     "d2d_sigma_v": [0.0, 0.03, 0.06, 0.10],

@@ -1,4 +1,4 @@
-"""What the activity studies share: independent jobs in worker processes under one
+"""What the studies share: independent jobs in worker processes under one
 progress bar with a time estimate (rich), and the mean +- sample std their tables
 quote."""
 
