@@ -59,8 +59,16 @@ class DataConfig:
 class ModelConfig:
     sizes: tuple[int, ...] = (64, 32, 10)
     """Layer widths, input first."""
+    weights: str = ""
+    """Trained weights to start from instead of float training (.npz: w0, b0, ... or a
+    numpy-saved PyTorch state_dict; .pt/.pth with the torch extra); see
+    ``cosim.nn.weights``."""
 
     def __post_init__(self) -> None:
+        if self.weights and not self.weights.endswith((".npz", ".pt", ".pth")):
+            raise ParamError("model.weights", self.weights, "must end in .npz, .pt or .pth")
+        if self.weights and not Path(self.weights).is_file():
+            raise ParamError("model.weights", self.weights, "file not found")
         if len(self.sizes) < 2:
             raise ParamError("model.sizes", list(self.sizes), "needs at least 2 layer widths")
         for n in self.sizes:

@@ -37,6 +37,7 @@ from cosim.nn.datasets import (
 )
 from cosim.nn.layers import AnalogLayer, HardwareConfig, programmed_layer
 from cosim.nn.mlp import MLP, SGD, MatMul, accuracy, train_float
+from cosim.nn.weights import load_weights
 from cosim.nn.writes import WriteLedger, vau_vectors
 from device_models import fefet_mos2 as fe
 from device_models.validation import ParamError
@@ -282,20 +283,24 @@ def run_training(cfg: RunConfig, progress: Progress | None = None,
 
     if tc.mode == "activity":
         return _activity(cfg, ds, val, rng, rows, progress)
-    model = MLP.init(cfg.model.sizes, rng)
+    imported = bool(cfg.model.weights)  # trained elsewhere: no float training here
+    model = (load_weights(cfg.model.weights, cfg.model.sizes) if imported
+             else MLP.init(cfg.model.sizes, rng))
     if tc.mode == "hwa":
-        scales = [1.0] + [1.0] * (len(cfg.model.sizes) - 2)
-        train_float(model, ds.x_train, ds.y_train, max(1, tc.epochs // 3), rng, tc.lr, tc.batch,
-                    on_epoch=on_epoch("float"))
+        if not imported:
+            train_float(model, ds.x_train, ds.y_train, max(1, tc.epochs // 3), rng, tc.lr,
+                        tc.batch, on_epoch=on_epoch("float"))
         acts = model.forward(ds.x_train[:CALIBRATION_SAMPLES])
         scales = [float(max(a.max(), 1e-12)) for a in acts[:-1]]
         train_float(model, ds.x_train, ds.y_train, tc.epochs, rng, tc.lr, tc.batch,
                     matmul=hwa_matmul(model, hw, tc.hwa_noise, rng, scales),
                     on_epoch=on_epoch("hwa"))
-    else:
+    elif not imported:
         train_float(model, ds.x_train, ds.y_train, tc.epochs, rng, tc.lr, tc.batch,
                     on_epoch=on_epoch("float"))
     summary: dict = {"mode": tc.mode, "float_test_acc": accuracy(model, ds.x_test, ds.y_test)}
+    if imported:
+        summary["weights"] = cfg.model.weights
 
     if tc.mode in ("deploy", "hwa"):
         layers = deploy(model, hw, ds, rng)
@@ -515,9 +520,12 @@ def run_evaluation(cfg: RunConfig, progress: Progress | None = None) -> list[dic
     compensation) and vs D2D sigma, each over ``evaluate.seeds`` programming draws."""
     ds = load_dataset(cfg)
     rng = np.random.default_rng(cfg.train.seed)
-    model = MLP.init(cfg.model.sizes, rng)
-    train_float(model, ds.x_train, ds.y_train, cfg.train.epochs, rng, cfg.train.lr,
-                cfg.train.batch)
+    if cfg.model.weights:  # trained elsewhere
+        model = load_weights(cfg.model.weights, cfg.model.sizes)
+    else:
+        model = MLP.init(cfg.model.sizes, rng)
+        train_float(model, ds.x_train, ds.y_train, cfg.train.epochs, rng, cfg.train.lr,
+                    cfg.train.batch)
     ev, hw = cfg.evaluate, cfg.hardware
     rows = [{"sweep": "float", "value": 0.0, "seed": 0, "compensated": False,
              "accuracy": accuracy(model, ds.x_test, ds.y_test)}]
