@@ -167,3 +167,26 @@ def test_core_imports_no_torch():
             "cosim.cli.app, netlists, device_models, periphery\n"
             "assert 'torch' not in sys.modules, 'the core imported torch'\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_hardware_per_layer_by_module_name():
+    """A dict picks each layer's configuration by module name ("*" for the rest): here
+    bit-serial inputs on the first layer, a 3-bit ADC on the last; unknown names and
+    missing defaults are refused by name."""
+    torch.manual_seed(7)
+    model = nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 4))
+    x = torch.rand(40, 16)
+    serial = dataclasses.replace(EXACT, dac_encoding="bit_serial", dac_bits=6)
+    coarse = dataclasses.replace(EXACT, adc_bits=3)
+    analog = convert_to_analog(model, {"0": serial, "*": coarse}, calibration=x)
+    first, last = analog[0], analog[2]
+    assert first.hardware.dac_encoding == "bit_serial" and first.hardware.adc_bits == 16
+    assert last.hardware is coarse
+    with torch.no_grad():
+        y = analog(x)
+        for j in range(4):  # the last layer's 3-bit ADC: at most 8 levels per output
+            assert len(torch.unique(y[:, j] - last.bias[j])) <= 8
+    with pytest.raises(ParamError, match="names no Linear"):
+        convert_to_analog(model, {"5": coarse, "*": coarse})
+    with pytest.raises(ParamError, match="no entry for layer"):
+        convert_to_analog(model, {"0": coarse})

@@ -205,36 +205,49 @@ def analog_layers(model: nn.Module) -> list[_AnalogMixin]:
     return [m for m in model.modules() if isinstance(m, _AnalogMixin)]
 
 
-def convert_to_analog(model: nn.Module, hardware: HardwareConfig | None = None, *,
+def convert_to_analog(model: nn.Module,
+                      hardware: HardwareConfig | dict[str, HardwareConfig] | None = None, *,
                       calibration: torch.Tensor | np.ndarray | None = None,
                       seed: int = 0) -> nn.Module:
     """A copy of ``model`` with every ``nn.Linear`` and ``nn.Conv2d`` on simulated
-    arrays. With ``calibration`` inputs the arrays are programmed and their ADCs
-    ranged layer by layer (each on what the previous analog layers actually produce);
-    without, call ``program_analog`` before the first analog forward. Device draws
-    come from ``seed`` (one Generator per layer)."""
-    hardware = hardware or HardwareConfig()
-    counter = [0]
-
-    def swap(parent: nn.Module) -> None:
-        for name, child in parent.named_children():
-            if isinstance(child, (nn.Linear, nn.Conv2d)) and not isinstance(child,
-                                                                            _AnalogMixin):
-                setattr(parent, name, _analog_copy(child, hardware, [seed, counter[0]]))
-                counter[0] += 1
-            else:
-                swap(child)
-
+    arrays. ``hardware`` is one configuration for every layer, or per layer a dict
+    from module names (as ``model.named_modules()`` gives them, e.g. ``"0"``,
+    ``"features.3"``) to configurations, with ``"*"`` for the rest: input encoding,
+    converters, tile size and cell may differ layer by layer. With ``calibration``
+    inputs the arrays are programmed and their ADCs ranged layer by layer (each on
+    what the previous analog layers actually produce); without, call
+    ``program_analog`` before the first analog forward. Device draws come from
+    ``seed`` (one Generator per layer)."""
     import copy
 
-    out = copy.deepcopy(model)
-    if isinstance(out, (nn.Linear, nn.Conv2d)):
-        out = _analog_copy(out, hardware, [seed, 0])
+    if isinstance(hardware, dict):
+        per_layer = dict(hardware)
+        for key, hw in per_layer.items():
+            if not isinstance(hw, HardwareConfig):
+                raise ParamError(f"hardware[{key!r}]", type(hw).__name__,
+                                 "must be a HardwareConfig")
     else:
-        swap(out)
-    if not analog_layers(out):
+        per_layer = {"*": hardware or HardwareConfig()}
+    names = [n for n, m in model.named_modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    unknown = sorted(set(per_layer) - {"*", *names})
+    if unknown:
+        raise ParamError("hardware", unknown, "names no Linear/Conv2d layer of the model; "
+                         f"its layers: {', '.join(names) or 'none'}")
+    out = copy.deepcopy(model)
+    if not names:
         raise ParamError("model", type(model).__name__, "has no nn.Linear or nn.Conv2d "
                          "layer to put on arrays")
+    for i, name in enumerate(names):
+        hw = per_layer.get(name, per_layer.get("*"))
+        if hw is None:
+            raise ParamError("hardware", sorted(per_layer), f"has no entry for layer "
+                             f"{name!r} and no '*' default")
+        if name == "":  # the model is itself one layer
+            out = _analog_copy(out, hw, [seed, i])
+            continue
+        parent_name, _, attr = name.rpartition(".")
+        parent = out.get_submodule(parent_name)
+        setattr(parent, attr, _analog_copy(getattr(parent, attr), hw, [seed, i]))
     if calibration is not None:
         program_analog(out, calibration)
     return out
