@@ -5,8 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 
+from cosim.codesign.chip import ChipDesign, LayerLoad, digital_baseline, rollup
 from cosim.codesign.cost import BLOCKS
-from cosim.nn.chip import ChipDesign, LayerLoad, digital_baseline, rollup
 from device_models.validation import ParamError
 
 # n_in, n_out, kept, r_w, E[x], E[x^2], E[x step], ones per code, P(x > 0)
@@ -80,7 +80,8 @@ def test_torch_model_loads_count_conv_positions():
     torch = pytest.importorskip("torch")
     from torch import nn
 
-    from cosim.nn.analog_torch import chip_loads, convert_to_analog
+    from cosim.codesign.chip import chip_loads
+    from cosim.nn.analog_torch import convert_to_analog
     from cosim.nn.layers import HardwareConfig
 
     torch.manual_seed(0)

@@ -55,7 +55,7 @@ class _StraightThrough(torch.autograd.Function):
         return gy @ w, gy.t() @ x, None
 
 
-def _phases(x: np.ndarray) -> np.ndarray:
+def input_phases(x: np.ndarray) -> np.ndarray:
     """The non-negative drives a batch is applied as (x, or x+ and x- stacked)."""
     x = np.asarray(x, dtype=float)
     return x if (x >= 0).all() else np.concatenate([np.maximum(x, 0.0), np.maximum(-x, 0.0)])
@@ -66,7 +66,7 @@ def _programmed(w: np.ndarray, hw: HardwareConfig, rng: np.random.Generator,
     """w programmed onto arrays, input scale and ADC ranges from the drives of x; on a
     prunable cell the zero weights are pruned in the cell (its digital FeFET)."""
     mask = (w != 0) if hw.make_cell().prunable else None
-    return programmed_layer(w, hw, rng, _phases(x), mask=mask)
+    return programmed_layer(w, hw, rng, input_phases(x), mask=mask)
 
 
 def _two_phase(read, x: np.ndarray) -> np.ndarray:
@@ -285,38 +285,6 @@ def set_mode(model: nn.Module, mode: str) -> None:
     check_choice("mode", mode, MODES)
     for m in analog_layers(model):
         m.mode = mode
-
-
-def chip_loads(model: nn.Module, x: torch.Tensor | np.ndarray) -> list:
-    """Per analog layer, what one inference asks of the chip (``cosim.nn.chip``):
-    weight shape, kept fraction and the statistics of its DAC codes on inputs x
-    (averaged over the batch), and its array reads per inference."""
-    from cosim.codesign.points import stats_row
-    from cosim.nn.chip import LayerLoad
-
-    layers = analog_layers(model)
-    seen: dict = {}
-
-    def hook(module, args):
-        seen[module] = _phases(module.unrolled(args[0]).detach().double().numpy())
-
-    handles = [m.register_forward_pre_hook(hook) for m in layers]
-    try:
-        with torch.no_grad():
-            model(torch.as_tensor(np.asarray(x), dtype=torch.float32))
-    finally:
-        for h in handles:
-            h.remove()
-    loads = []
-    for i, m in enumerate(layers):
-        if m.arrays is None:
-            raise ParamError("layer", "not programmed", "program the model before chip_loads")
-        dac = m.arrays.dac
-        codes = np.rint(np.clip(seen[m] / m.arrays.input_scale, 0.0, 1.0) * dac.max_code)
-        w = m.matrix()
-        loads.append(LayerLoad(f"{i}:{type(m).__name__}", stats_row(
-            w, w != 0, codes.astype(np.int64), dac.bits), m.vectors_per_input))
-    return loads
 
 
 def tile_report(model: nn.Module) -> list[dict]:

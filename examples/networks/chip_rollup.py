@@ -11,7 +11,7 @@ magnitude and fine-tuned with the mask held (2 epochs), then deployed on 128 x 1
 arrays (8-bit DAC, 8-bit SAR ADCs, 4 columns per converter): the dense network on
 one-FeFET cells, the pruned network on one-FeFET cells (pruned pairs at G_min) and
 on 2-FeFET index-free cells. Test accuracy of each, and the chip roll-up
-(``cosim.nn.chip``) from the layers' measured input statistics. Writes
+(``cosim.codesign.chip``) from the layers' measured input statistics. Writes
 chip_rollup.json to OUT_DIR (default runs/chip_rollup).
 """
 
@@ -54,8 +54,8 @@ def _job(seed: int, epochs: int, test_limit: int | None) -> dict:
     import torch
     from mnist5k import accuracy, fit, make_net
 
-    from cosim.nn.analog_torch import chip_loads, convert_to_analog
-    from cosim.nn.chip import ChipDesign, digital_baseline, rollup
+    from cosim.codesign.chip import ChipDesign, chip_loads, digital_baseline, rollup
+    from cosim.nn.analog_torch import convert_to_analog
     from cosim.nn.datasets import load_mnist5k_dataset, stratified_split
     from cosim.nn.layers import HardwareConfig
 

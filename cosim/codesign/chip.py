@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cosim.codesign.cost import BLOCKS, default_blocks, design_arrays, layer_cost
+from cosim.codesign.points import stats_row
 from device_models.validation import ParamError, check_choice, check_int
 
 DIGITAL_MAC_J = {"int8": 0.2e-12 + 0.03e-12, "int4": 0.2e-12 / 4 + 0.03e-12 / 2}
@@ -159,3 +160,37 @@ def digital_baseline(useful_macs: float, bits: str = "int8", weight_fetch: bool 
     return {"bits": bits, "weight_fetch": weight_fetch, "j_per_mac": per_mac,
             "energy_j": per_mac * useful_macs, "tops_per_w": 2.0 / per_mac / 1e12,
             "source": "Horowitz, ISSCC 2014, 45 nm"}
+
+
+def chip_loads(model, x) -> list[LayerLoad]:
+    """Per analog layer of a converted PyTorch model (``cosim.nn.analog_torch``; needs
+    the torch extra), what one inference asks of the chip:
+    weight shape, kept fraction and the statistics of its DAC codes on inputs x
+    (averaged over the batch), and its array reads per inference."""
+    import torch
+
+    from cosim.nn.analog_torch import analog_layers, input_phases
+
+    layers = analog_layers(model)
+    seen: dict = {}
+
+    def hook(module, args):
+        seen[module] = input_phases(module.unrolled(args[0]).detach().double().numpy())
+
+    handles = [m.register_forward_pre_hook(hook) for m in layers]
+    try:
+        with torch.no_grad():
+            model(torch.as_tensor(np.asarray(x), dtype=torch.float32))
+    finally:
+        for h in handles:
+            h.remove()
+    loads = []
+    for i, m in enumerate(layers):
+        if m.arrays is None:
+            raise ParamError("layer", "not programmed", "program the model before chip_loads")
+        dac = m.arrays.dac
+        codes = np.rint(np.clip(seen[m] / m.arrays.input_scale, 0.0, 1.0) * dac.max_code)
+        w = m.matrix()
+        loads.append(LayerLoad(f"{i}:{type(m).__name__}", stats_row(
+            w, w != 0, codes.astype(np.int64), dac.bits), m.vectors_per_input))
+    return loads
