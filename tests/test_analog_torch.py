@@ -190,3 +190,36 @@ def test_hardware_per_layer_by_module_name():
         convert_to_analog(model, {"5": coarse, "*": coarse})
     with pytest.raises(ParamError, match="no entry for layer"):
         convert_to_analog(model, {"0": coarse})
+
+
+def test_in_array_training_writes_the_devices_and_lowers_the_loss():
+    """in_array mode: the backward writes -lr x^T dL/dy as pulses; the weight follows
+    the devices (equal to the arrays' read-back), gets no gradient, and the loss falls.
+    Arrays programmed without domains are refused by name."""
+    torch.manual_seed(8)
+    x = torch.rand(200, 8)
+    y = (x[:, :4].sum(1) > x[:, 4:].sum(1)).long()
+    model = convert_to_analog(nn.Sequential(nn.Linear(8, 2)), HardwareConfig(),
+                              calibration=x[:32], in_array=True)
+    set_mode(model, "in_array", array_lr=0.5)
+    model.train()
+    w0 = model[0].weight.detach().clone()
+    opt = torch.optim.SGD([model[0].bias], lr=0.1)
+    losses = []
+    for _ in range(15):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    layer = model[0]
+    assert layer.weight.grad is None
+    assert (layer.weight.detach() - w0).abs().max() > 0.01
+    np.testing.assert_allclose(layer.weight.detach().numpy(),
+                               layer.arrays.read_weights().T, rtol=1e-6, atol=1e-7)
+    assert np.mean(losses[-3:]) < 0.9 * np.mean(losses[:3])
+    plain = convert_to_analog(nn.Linear(8, 2), HardwareConfig(), calibration=x[:32])
+    set_mode(plain, "in_array")
+    plain.train()
+    with pytest.raises(ParamError, match="without domains"):
+        nn.functional.cross_entropy(plain(x), y).backward()

@@ -19,6 +19,11 @@ Modes, per layer (``set_mode(model, mode)``):
   onto freshly drawn arrays (device variation drawn anew), ranges each tile's ADC
   on the batch and reads through the engine, so the loss sees the device's I-V
   curvature, its variation and noise, and the per-tile ADC;
+- ``in_array``: in-array training (arrays converted with ``in_array=True``): the
+  forward reads the programmed arrays, the backward writes each layer's update
+  -array_lr x^T dL/dy as gate pulses through the FeFET switching model (per cell)
+  and sets the float weight to what the devices then hold; the optimizer moves
+  only the digital biases (the weights get no gradient);
 - ``float``: plain PyTorch.
 
 Gradients pass straight through the arrays: the backward of ``y = arrays(x)`` is
@@ -35,24 +40,31 @@ import torch.nn.functional as F
 from torch import nn
 
 from cosim.nn.layers import AnalogLayer, HardwareConfig, programmed_layer
-from device_models.validation import ParamError, check_choice
+from device_models.validation import ParamError, check_choice, check_range
 
-MODES = ("arrays", "hwa", "float")
+MODES = ("arrays", "hwa", "in_array", "float")
 
 
 class _StraightThrough(torch.autograd.Function):
-    """y = run(x) in the forward; the gradients of x @ w.T in the backward."""
+    """y = run(x) in the forward; the gradients of x @ w.T in the backward. With
+    ``write``, the weight gradient is not returned but written to the arrays
+    (``write(x, dL/dy)``): the device applies the update."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, w: torch.Tensor, run) -> torch.Tensor:
+    def forward(ctx, x: torch.Tensor, w: torch.Tensor, run, write=None) -> torch.Tensor:
         ctx.save_for_backward(x, w)
+        ctx.write = write
         y = run(x.detach().to(torch.float64).cpu().numpy())
         return torch.from_numpy(np.ascontiguousarray(y)).to(dtype=x.dtype, device=x.device)
 
     @staticmethod
     def backward(ctx, gy: torch.Tensor):
         x, w = ctx.saved_tensors
-        return gy @ w, gy.t() @ x, None
+        gx = gy @ w
+        if ctx.write is None:
+            return gx, gy.t() @ x, None, None
+        ctx.write(x.detach().double().numpy(), gy.detach().double().numpy())
+        return gx, None, None, None
 
 
 def input_phases(x: np.ndarray) -> np.ndarray:
@@ -62,11 +74,11 @@ def input_phases(x: np.ndarray) -> np.ndarray:
 
 
 def _programmed(w: np.ndarray, hw: HardwareConfig, rng: np.random.Generator,
-                x: np.ndarray) -> AnalogLayer:
+                x: np.ndarray, domains: bool = False) -> AnalogLayer:
     """w programmed onto arrays, input scale and ADC ranges from the drives of x; on a
     prunable cell the zero weights are pruned in the cell (its digital FeFET)."""
     mask = (w != 0) if hw.make_cell().prunable else None
-    return programmed_layer(w, hw, rng, input_phases(x), mask=mask)
+    return programmed_layer(w, hw, rng, input_phases(x), mask=mask, domains=domains)
 
 
 def _two_phase(read, x: np.ndarray) -> np.ndarray:
@@ -89,16 +101,18 @@ class _AnalogMixin:
         self.rng = np.random.default_rng(seed)
         self.arrays = None
         self.mode = "arrays"
+        self.array_lr = 0.02
 
     def matrix(self) -> np.ndarray:
         """The weight as the arrays hold it: (inputs per output, outputs)."""
         w = self.weight.detach().to(torch.float64).cpu().numpy()
         return w.reshape(w.shape[0], -1).T
 
-    def program(self, x_cal: np.ndarray) -> None:
+    def program(self, x_cal: np.ndarray, domains: bool = False) -> None:
         """Program the current weights and range the ADCs on calibration inputs
-        (rows of unrolled inputs)."""
-        self.arrays = _programmed(self.matrix(), self.hardware, self.rng, x_cal)
+        (rows of unrolled inputs); with ``domains`` the FeFET states live as
+        ferroelectric domains that in-array updates switch."""
+        self.arrays = _programmed(self.matrix(), self.hardware, self.rng, x_cal, domains)
 
     def _read(self, xm: torch.Tensor) -> torch.Tensor:
         """(vectors, inputs) -> (vectors, outputs) through the arrays of the mode."""
@@ -115,7 +129,22 @@ class _AnalogMixin:
             def run(x: np.ndarray) -> np.ndarray:
                 return _two_phase(lambda u: arrays.forward(u, self.rng), x)
         w = self.weight.reshape(self.weight.shape[0], -1)
-        return _StraightThrough.apply(xm, w, run)
+        write = None
+        if self.mode == "in_array" and self.training:
+            write = self._write
+        return _StraightThrough.apply(xm, w, run, write)
+
+    def _write(self, x: np.ndarray, grad_y: np.ndarray) -> None:
+        """In-array update: -array_lr x^T dL/dy written as gate pulses per cell, then the
+        float weight set to what the devices now hold."""
+        arrays = self.arrays
+        if not (arrays.domains or arrays.in_array):
+            raise ParamError("mode", "in_array", "the arrays were programmed without "
+                             "domains: convert_to_analog(..., in_array=True)")
+        arrays.apply_update(x, grad_y, self.array_lr, self.rng, "exact")
+        held = torch.as_tensor(arrays.read_weights().T, dtype=self.weight.dtype)
+        with torch.no_grad():
+            self.weight.copy_(held.reshape(self.weight.shape))
 
     def tile_report(self) -> dict:
         """Tiles, utilisation and array reads per input of this layer."""
@@ -208,7 +237,7 @@ def analog_layers(model: nn.Module) -> list[_AnalogMixin]:
 def convert_to_analog(model: nn.Module,
                       hardware: HardwareConfig | dict[str, HardwareConfig] | None = None, *,
                       calibration: torch.Tensor | np.ndarray | None = None,
-                      seed: int = 0) -> nn.Module:
+                      seed: int = 0, in_array: bool = False) -> nn.Module:
     """A copy of ``model`` with every ``nn.Linear`` and ``nn.Conv2d`` on simulated
     arrays. ``hardware`` is one configuration for every layer, or per layer a dict
     from module names (as ``model.named_modules()`` gives them, e.g. ``"0"``,
@@ -217,7 +246,8 @@ def convert_to_analog(model: nn.Module,
     inputs the arrays are programmed and their ADCs ranged layer by layer (each on
     what the previous analog layers actually produce); without, call
     ``program_analog`` before the first analog forward. Device draws come from
-    ``seed`` (one Generator per layer)."""
+    ``seed`` (one Generator per layer). ``in_array``: program the FeFET states as
+    domains, for in-array training (``set_mode(model, "in_array")``)."""
     import copy
 
     if isinstance(hardware, dict):
@@ -249,11 +279,12 @@ def convert_to_analog(model: nn.Module,
         parent = out.get_submodule(parent_name)
         setattr(parent, attr, _analog_copy(getattr(parent, attr), hw, [seed, i]))
     if calibration is not None:
-        program_analog(out, calibration)
+        program_analog(out, calibration, in_array)
     return out
 
 
-def program_analog(model: nn.Module, calibration: torch.Tensor | np.ndarray) -> None:
+def program_analog(model: nn.Module, calibration: torch.Tensor | np.ndarray,
+                   domains: bool = False) -> None:
     """Program every analog layer's current weights, in forward order, ranging its ADCs
     on the inputs it receives from the calibration batch."""
     x = torch.as_tensor(np.asarray(calibration), dtype=torch.float32)
@@ -262,7 +293,7 @@ def program_analog(model: nn.Module, calibration: torch.Tensor | np.ndarray) -> 
 
     def hook(module, args):
         if module in pending:
-            module.program(module.unrolled(args[0]).detach().double().numpy())
+            module.program(module.unrolled(args[0]).detach().double().numpy(), domains)
             pending.remove(module)
 
     handles = [m.register_forward_pre_hook(hook) for m in layers]
@@ -280,11 +311,16 @@ def program_analog(model: nn.Module, calibration: torch.Tensor | np.ndarray) -> 
                          "were not reached by the calibration forward")
 
 
-def set_mode(model: nn.Module, mode: str) -> None:
-    """Put every analog layer of ``model`` in ``mode`` (arrays | hwa | float)."""
+def set_mode(model: nn.Module, mode: str, array_lr: float | None = None) -> None:
+    """Put every analog layer of ``model`` in ``mode`` (arrays | hwa | in_array | float);
+    ``array_lr``: the learning rate of in-array writes."""
     check_choice("mode", mode, MODES)
+    if array_lr is not None:
+        check_range("array_lr", array_lr, 0.0, 10.0, lo_open=True)
     for m in analog_layers(model):
         m.mode = mode
+        if array_lr is not None:
+            m.array_lr = array_lr
 
 
 def tile_report(model: nn.Module) -> list[dict]:

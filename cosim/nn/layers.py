@@ -195,13 +195,13 @@ class HardwareConfig:
 
 def programmed_layer(w: np.ndarray, hw: HardwareConfig, rng: np.random.Generator,
                      x: np.ndarray, input_scale: float | None = None,
-                     mask: np.ndarray | None = None) -> AnalogLayer:
+                     mask: np.ndarray | None = None, domains: bool = False) -> AnalogLayer:
     """w programmed onto freshly drawn arrays (device variation from rng), every tile's
     ADC ranged on the inputs x: the hardware-aware training forward of both network
     stacks (numpy ``mode = "hwa"`` and the PyTorch interface), and their deployment.
     Input scale: ``input_scale``, else the largest input."""
     scale = float(max(np.max(x), 1e-12)) if input_scale is None else input_scale
-    layer = AnalogLayer(w, hw, rng, mask=mask, input_scale=scale)
+    layer = AnalogLayer(w, hw, rng, mask=mask, input_scale=scale, domains=domains)
     layer.calibrate(x)
     return layer
 
