@@ -61,8 +61,10 @@ def test_timeout_must_be_positive(tmp_path, value):
 @pytest.mark.ngspice
 def test_spice_engine_reports_progress_while_its_deck_runs():
     """A 160x160 wired deck, 8 vectors in one ngspice run (~5 s even with KLU): the
-    reports come while it runs (done < total, increasing), read from ngspice's log,
-    and end at the total."""
+    reports come while it runs (some with done < total, increasing), read from
+    ngspice's log, and end at the total. The log may show the last vector before
+    ngspice has written its raw file and exited, so a running report may already
+    read 8 of 8."""
     rng = np.random.default_rng(0)
     state = ArrayState({"g_s": rng.uniform(1e-6, 1e-5, (160, 160))}, ResistorCell())
     config = ArrayConfig(dac=DacParams(6, 0.2), adc=AdcParams(8), r_row_wire_ohm=1.0,
@@ -73,7 +75,8 @@ def test_spice_engine_reports_progress_while_its_deck_runs():
                                                           config)
     assert seen[-1] == (8, 8)
     during = [d for d, _ in seen[:-1]]
-    assert during and all(0 < d < 8 for d in during), seen
+    assert during and all(0 < d <= 8 for d in during), seen
+    assert any(d < 8 for d in during), seen
     assert during == sorted(during)
 
 
