@@ -156,6 +156,6 @@ case "${1:-demo}" in
            exec "$VENV/bin/python" -m pytest "$@" ;;
     ngspice46) ensure_ngspice46 ;;
     bench) setup; shift || true
-           for b in benchmarks/*.py; do "$VENV/bin/python" "$b"; done ;;
+           for b in benchmarks/[!_]*.py; do "$VENV/bin/python" "$b"; done ;;
     *) say "usage: bash bootstrap.sh [demo|test|setup|bench|ngspice46]"; exit 2 ;;
 esac

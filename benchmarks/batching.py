@@ -14,22 +14,13 @@ import argparse
 import functools
 import json
 import platform
-import time
 
 import numpy as np
+from _timing import best_of
 
 from cosim.engines import get_engine
 from cosim.simulators.ngspice import available
 from cosim.studies.compare import CompareSpec, build_case
-
-
-def best_of(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:

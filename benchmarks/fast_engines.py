@@ -21,31 +21,14 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import time
 
 import numpy as np
+from _timing import best_of, timed
 
 from cosim.array.state import ArrayConfig, ArrayState, full_scale_current
-from cosim.engines import get_engine
-from cosim.engines.behavioral import EXPANSIONS
-from cosim.engines.nodal import TRANSFER_MATRICES
+from cosim.engines import clear_caches, get_engine
 from device_models.registry import CellOptions, make_cell
 from periphery.converters import AdcParams, DacParams
-
-
-def best_of(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
-def timed(fn) -> tuple[float, object]:
-    t0 = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t0, out
 
 
 def programmed(kind: str, size: int, rng: np.random.Generator, age_s: float) -> ArrayState:
@@ -71,7 +54,7 @@ def behavioral_case(name: str, dac: DacParams, size: int, vectors: int, ref_vect
     config = ranged(state, dac, x)
     ideal = get_engine("ideal")
     t_ideal = best_of(lambda: ideal.run(state, x, config), repeats)
-    EXPANSIONS.clear()
+    clear_caches()
     fast = get_engine("behavioral", noise=True, seed=1)
     t_first, _ = timed(lambda: fast.run(state, x, config))
     t_fast = best_of(lambda: fast.run(state, x, config), repeats)
@@ -105,7 +88,7 @@ def nodal_case(size: int, vectors: int, repeats: int) -> dict:
     ideal = get_engine("ideal")
     flat = ArrayConfig(config.dac, config.adc)
     t_ideal = best_of(lambda: ideal.run(state, x, flat), repeats)
-    TRANSFER_MATRICES.clear()
+    clear_caches()
     nodal = get_engine("nodal")
     t_first, _ = timed(lambda: nodal.run(state, x, config))
     t_again = best_of(lambda: nodal.run(state, x, config), repeats)

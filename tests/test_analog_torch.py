@@ -119,6 +119,19 @@ def test_hwa_forward_draws_new_arrays_and_quantizes_per_tile():
     torch.testing.assert_close(c, d)
 
 
+def _train(model, x, y, params, lr: float, steps: int) -> list[float]:
+    """Full-batch SGD steps on cross-entropy; the loss of each step."""
+    opt = torch.optim.SGD(params, lr=lr)
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    return losses
+
+
 def test_hwa_training_moves_weights_and_lowers_the_loss():
     torch.manual_seed(6)
     x = torch.rand(200, 8)
@@ -127,14 +140,7 @@ def test_hwa_training_moves_weights_and_lowers_the_loss():
                               calibration=x[:32])
     set_mode(model, "hwa")
     model.train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.5)
-    losses = []
-    for _ in range(30):
-        opt.zero_grad()
-        loss = nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
+    losses = _train(model, x, y, model.parameters(), 0.5, 30)
     assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
 
 
@@ -204,14 +210,7 @@ def test_in_array_training_writes_the_devices_and_lowers_the_loss():
     set_mode(model, "in_array", array_lr=0.5)
     model.train()
     w0 = model[0].weight.detach().clone()
-    opt = torch.optim.SGD([model[0].bias], lr=0.1)
-    losses = []
-    for _ in range(15):
-        opt.zero_grad()
-        loss = nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
+    losses = _train(model, x, y, [model[0].bias], 0.1, 15)
     layer = model[0]
     assert layer.weight.grad is None
     assert (layer.weight.detach() - w0).abs().max() > 0.01

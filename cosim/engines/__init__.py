@@ -14,15 +14,23 @@ from cosim.engines.base import (
     required_features,
     without_features,
 )
-from cosim.engines.behavioral import BehavioralEngine
+from cosim.engines.behavioral import EXPANSIONS, BehavioralEngine
 from cosim.engines.ideal import IdealEngine
-from cosim.engines.nodal import NodalEngine
+from cosim.engines.nodal import TRANSFER_MATRICES, NodalEngine
 from cosim.engines.spice import SpiceEngine
 from device_models.validation import ParamError
 
 ENGINES: dict[str, type[EngineBase]] = {"ideal": IdealEngine, "behavioral": BehavioralEngine,
                                         "nodal": NodalEngine, "spice": SpiceEngine}
 ENGINE_CLASSES.update(ENGINES)
+
+
+def clear_caches() -> None:
+    """Forget what the engines keep per programmed array (behavioral expansions, nodal
+    transfer matrices): the next run on any array derives them again, as a timing of
+    the whole solve needs."""
+    EXPANSIONS.clear()
+    TRANSFER_MATRICES.clear()
 
 
 def engine_class(name: str) -> type[EngineBase]:
@@ -59,5 +67,5 @@ def feature_table() -> str:
 
 
 __all__ = ["ENGINES", "FEATURES", "BehavioralEngine", "Engine", "IdealEngine", "NodalEngine",
-           "SpiceEngine", "engine_class", "feature_table", "get_engine", "required_features",
-           "supports", "without_features"]
+           "SpiceEngine", "clear_caches", "engine_class", "feature_table", "get_engine",
+           "required_features", "supports", "without_features"]

@@ -4,6 +4,7 @@ quote."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -11,11 +12,22 @@ import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 
+def _one_thread() -> None:
+    """Worker start: one BLAS / OpenMP thread (PyTorch reads OMP_NUM_THREADS when a
+    job first imports it); the pool's workers already fill the cores, and threads
+    contending beside them cost more than they give."""
+    from threadpoolctl import threadpool_limits
+
+    os.environ["OMP_NUM_THREADS"] = "1"
+    threadpool_limits(1)
+
+
 class JobRunner:
-    """A process pool and one progress bar over all the jobs a study will submit."""
+    """A process pool (one thread per worker) and one progress bar over all the jobs a
+    study will submit."""
 
     def __init__(self, workers: int, total: int, label: str) -> None:
-        self.pool = ProcessPoolExecutor(workers)
+        self.pool = ProcessPoolExecutor(workers, initializer=_one_thread)
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
                             MofNCompleteColumn(), TimeRemainingColumn())
         self.task = self.bar.add_task(label, total=total)

@@ -44,34 +44,16 @@ def prune_(model, sparsity: float) -> dict:
 
 
 def job(seed: int, epochs: int, test_limit: int | None) -> dict:
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
-        return _job(seed, epochs, test_limit)
-
-
-def _job(seed: int, epochs: int, test_limit: int | None) -> dict:
-    import torch
-    from mnist5k import accuracy, fit, make_net
+    from mnist5k import accuracy, fit, make_net, split, trained
 
     from cosim.codesign.chip import ChipDesign, chip_loads, digital_baseline, rollup
     from cosim.nn.analog_torch import convert_to_analog
-    from cosim.nn.datasets import load_mnist5k_dataset, stratified_split
     from cosim.nn.layers import HardwareConfig
 
-    torch.set_num_threads(1)
     t0 = time.time()
-    ds = load_mnist5k_dataset(seed=seed)
-    xtr, ytr, xva, yva = stratified_split(ds.x_train, ds.y_train, 0.2, seed + 1000)
-
-    def tensor(a):
-        return torch.tensor(a, dtype=torch.float32).reshape(-1, 1, 28, 28)
-
-    x, xv, xt = tensor(xtr), tensor(xva), tensor(ds.x_test[:test_limit])
-    y, yv, yt = torch.tensor(ytr), torch.tensor(yva), torch.tensor(ds.y_test[:test_limit])
-    torch.manual_seed(seed)
-    dense = make_net("lenet")
-    fit(dense, x, y, xv, yv, epochs, 1e-3, seed)
+    data = split(seed, test_limit)
+    x, y, xv, yv, xt, yt = data.x, data.y, data.xv, data.yv, data.xt, data.yt
+    dense, _, _ = trained("lenet", seed, epochs, data)
     pruned = make_net("lenet")
     pruned.load_state_dict(dense.state_dict())
     masks = prune_(pruned, SPARSITY)

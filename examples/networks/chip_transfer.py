@@ -29,8 +29,6 @@ SIGMAS = (None, 0.1)
 
 
 def job(seed: int, sigma: float | None, chips: int) -> dict:
-    from threadpoolctl import threadpool_limits
-
     from cosim.nn.config import config_from_dict
     from cosim.nn.layers import HardwareConfig
     from cosim.nn.mlp import MLP, accuracy, train_float
@@ -42,32 +40,31 @@ def job(seed: int, sigma: float | None, chips: int) -> dict:
         train_in_array,
     )
 
-    with threadpool_limits(1):
-        t0 = time.time()
-        cfg = config_from_dict({"data": {"seed": seed}, "train": {"seed": seed}})
-        ds = load_dataset(cfg)
-        rng = np.random.default_rng(seed)
-        ds, xv, yv = split_validation(ds, 0.2, rng)
-        model = MLP.init(cfg.model.sizes, rng)
-        train_float(model, ds.x_train, ds.y_train, cfg.train.epochs, rng, cfg.train.lr,
-                    cfg.train.batch)
-        hw = dataclasses.replace(HardwareConfig(), d2d_sigma_v=sigma)
-        before, after, epochs = [], [], []
-        for chip in range(chips):
-            r = np.random.default_rng([seed, 1000 + chip])
-            layers = deploy(model, hw, ds, r, domains=True)
-            mm = array_matmul(layers, r)
-            acc0, val0 = accuracy(model, ds.x_test, ds.y_test, mm), accuracy(model, xv, yv, mm)
-            rows, _ = train_in_array(model, layers, ds, 2, 0.02, cfg.train.batch, r,
-                                     val=(xv, yv))
-            best = max(range(len(rows)), key=lambda i: rows[i]["val_acc"])
-            keep = rows[best]["val_acc"] > val0
-            before.append(acc0)
-            after.append(rows[best]["test_acc"] if keep else acc0)
-            epochs.append(best + 1 if keep else 0)
-        return {"seed": seed, "sigma_v": sigma, "float": accuracy(model, ds.x_test, ds.y_test),
-                "deployed": before, "fine_tuned": after, "epochs": epochs,
-                "seconds": time.time() - t0}
+    t0 = time.time()
+    cfg = config_from_dict({"data": {"seed": seed}, "train": {"seed": seed}})
+    ds = load_dataset(cfg)
+    rng = np.random.default_rng(seed)
+    ds, xv, yv = split_validation(ds, 0.2, rng)
+    model = MLP.init(cfg.model.sizes, rng)
+    train_float(model, ds.x_train, ds.y_train, cfg.train.epochs, rng, cfg.train.lr,
+                cfg.train.batch)
+    hw = dataclasses.replace(HardwareConfig(), d2d_sigma_v=sigma)
+    before, after, epochs = [], [], []
+    for chip in range(chips):
+        r = np.random.default_rng([seed, 1000 + chip])
+        layers = deploy(model, hw, ds, r, domains=True)
+        mm = array_matmul(layers, r)
+        acc0, val0 = accuracy(model, ds.x_test, ds.y_test, mm), accuracy(model, xv, yv, mm)
+        rows, _ = train_in_array(model, layers, ds, 2, 0.02, cfg.train.batch, r,
+                                 val=(xv, yv))
+        best = max(range(len(rows)), key=lambda i: rows[i]["val_acc"])
+        keep = rows[best]["val_acc"] > val0
+        before.append(acc0)
+        after.append(rows[best]["test_acc"] if keep else acc0)
+        epochs.append(best + 1 if keep else 0)
+    return {"seed": seed, "sigma_v": sigma, "float": accuracy(model, ds.x_test, ds.y_test),
+            "deployed": before, "fine_tuned": after, "epochs": epochs,
+            "seconds": time.time() - t0}
 
 
 def stats(v: list[float]) -> dict:

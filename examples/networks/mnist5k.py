@@ -31,6 +31,7 @@ import argparse
 import copy
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 SIZES = (64, 128, 256)
@@ -82,34 +83,55 @@ def fit(model, x, y, xv, yv, epochs: int, lr: float, seed: int, evaluate=None) -
     return best[0], best[1]
 
 
-def job(net: str, seed: int, epochs: int, hwa_epochs: int, test_limit: int | None) -> dict:
-    from threadpoolctl import threadpool_limits
+@dataclass(frozen=True)
+class Split:
+    """One seed's MNIST-5k tensors: training, validation (20 % of the training split)
+    and test images as (n, 1, 28, 28), with their labels."""
 
-    with threadpool_limits(1):
-        return _job(net, seed, epochs, hwa_epochs, test_limit)
+    x: object
+    y: object
+    xv: object
+    yv: object
+    xt: object
+    yt: object
 
 
-def _job(net: str, seed: int, epochs: int, hwa_epochs: int, test_limit: int | None) -> dict:
+def split(seed: int, test_limit: int | None = None) -> Split:
+    """The seed's stratified 80/20 train/test split, and 20 % of the training images
+    held out for validation (drawn with seed + 1000)."""
     import torch
 
-    from cosim.nn.analog_torch import convert_to_analog, program_analog, set_mode, tile_report
     from cosim.nn.datasets import load_mnist5k_dataset, stratified_split
-    from cosim.nn.layers import HardwareConfig
 
-    torch.set_num_threads(1)
-    t0 = time.time()
     ds = load_mnist5k_dataset(seed=seed)
     xtr, ytr, xva, yva = stratified_split(ds.x_train, ds.y_train, 0.2, seed + 1000)
 
-    def tensor(a):
+    def images(a):
         return torch.tensor(a, dtype=torch.float32).reshape(-1, 1, 28, 28)
 
-    x, xv, xt = tensor(xtr), tensor(xva), tensor(ds.x_test[:test_limit])
-    y, yv = torch.tensor(ytr), torch.tensor(yva)
-    yt = torch.tensor(ds.y_test[:test_limit])
+    return Split(images(xtr), torch.tensor(ytr), images(xva), torch.tensor(yva),
+                 images(ds.x_test[:test_limit]), torch.tensor(ds.y_test[:test_limit]))
+
+
+def trained(net: str, seed: int, epochs: int, data: Split) -> tuple:
+    """The float network of ``net`` for ``seed`` (initialisation from the seed, Adam
+    lr 1e-3, the epoch chosen on validation): (model, best val acc, its epoch)."""
+    import torch
+
     torch.manual_seed(seed)
     model = make_net(net)
-    val, ep = fit(model, x, y, xv, yv, epochs, 1e-3, seed)
+    val, ep = fit(model, data.x, data.y, data.xv, data.yv, epochs, 1e-3, seed)
+    return model, val, ep
+
+
+def job(net: str, seed: int, epochs: int, hwa_epochs: int, test_limit: int | None) -> dict:
+    from cosim.nn.analog_torch import convert_to_analog, program_analog, set_mode, tile_report
+    from cosim.nn.layers import HardwareConfig
+
+    t0 = time.time()
+    data = split(seed, test_limit)
+    x, y, xv, yv, xt, yt = data.x, data.y, data.xv, data.yv, data.xt, data.yt
+    model, val, ep = trained(net, seed, epochs, data)
     row = {"net": net, "seed": seed, "float_val_acc": val, "float_epochs": ep,
            "float_test_acc": accuracy(model, xt, yt), "deploy": {}, "hwa": {}, "tiles": {}}
     cal = x[:256]

@@ -21,36 +21,19 @@ SIZE, BITS = 128, 8
 
 
 def job(net: str, seed: int, epochs: int, array_epochs: int, lr: float) -> dict:
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
-        return _job(net, seed, epochs, array_epochs, lr)
-
-
-def _job(net: str, seed: int, epochs: int, array_epochs: int, lr: float) -> dict:
     import copy
 
     import torch
-    from mnist5k import accuracy, fit, make_net
+    from mnist5k import accuracy, split, trained
     from torch import nn
 
     from cosim.nn.analog_torch import convert_to_analog, set_mode
-    from cosim.nn.datasets import load_mnist5k_dataset, stratified_split
     from cosim.nn.layers import HardwareConfig
 
-    torch.set_num_threads(1)
     t0 = time.time()
-    ds = load_mnist5k_dataset(seed=seed)
-    xtr, ytr, xva, yva = stratified_split(ds.x_train, ds.y_train, 0.2, seed + 1000)
-
-    def tensor(a):
-        return torch.tensor(a, dtype=torch.float32).reshape(-1, 1, 28, 28)
-
-    x, xv, xt = tensor(xtr), tensor(xva), tensor(ds.x_test)
-    y, yv, yt = torch.tensor(ytr), torch.tensor(yva), torch.tensor(ds.y_test)
-    torch.manual_seed(seed)
-    model = make_net(net)
-    fit(model, x, y, xv, yv, epochs, 1e-3, seed)
+    data = split(seed)
+    x, y, xv, yv, xt, yt = data.x, data.y, data.xv, data.yv, data.xt, data.yt
+    model, _, _ = trained(net, seed, epochs, data)
     hw = HardwareConfig(tile_rows=SIZE, tile_cols=SIZE // 2, adc_bits=BITS)
     analog = convert_to_analog(model, hw, calibration=x[:256], seed=seed, in_array=True)
     row = {"net": net, "seed": seed, "float_test_acc": accuracy(model, xt, yt),

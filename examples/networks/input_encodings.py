@@ -2,7 +2,7 @@
 drive, each for the whole network, their accuracy on FeFET arrays and their chip
 cost per inference.
 
-    .venv/bin/python examples/networks/encodings.py [OUT_DIR] [--seeds 5]
+    .venv/bin/python examples/networks/input_encodings.py [OUT_DIR] [--seeds 5]
 
 Per seed the float LeNet of ``mnist5k.py`` (same seeds and training) deployed on
 128 x 128 arrays (behavioral engine, variation and read noise, 8-bit DAC codes,
@@ -25,34 +25,16 @@ TILE = 128
 
 
 def job(seed: int, epochs: int) -> dict:
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
-        return _job(seed, epochs)
-
-
-def _job(seed: int, epochs: int) -> dict:
-    import torch
-    from mnist5k import accuracy, fit, make_net
+    from mnist5k import accuracy, split, trained
 
     from cosim.codesign.chip import ChipDesign, chip_loads, rollup
     from cosim.nn.analog_torch import convert_to_analog
-    from cosim.nn.datasets import load_mnist5k_dataset, stratified_split
     from cosim.nn.layers import HardwareConfig
 
-    torch.set_num_threads(1)
     t0 = time.time()
-    ds = load_mnist5k_dataset(seed=seed)
-    xtr, ytr, xva, yva = stratified_split(ds.x_train, ds.y_train, 0.2, seed + 1000)
-
-    def tensor(a):
-        return torch.tensor(a, dtype=torch.float32).reshape(-1, 1, 28, 28)
-
-    x, xv, xt = tensor(xtr), tensor(xva), tensor(ds.x_test)
-    y, yv, yt = torch.tensor(ytr), torch.tensor(yva), torch.tensor(ds.y_test)
-    torch.manual_seed(seed)
-    model = make_net("lenet")
-    fit(model, x, y, xv, yv, epochs, 1e-3, seed)
+    data = split(seed)
+    x, xt, yt = data.x, data.xt, data.yt
+    model, _, _ = trained("lenet", seed, epochs, data)
     row = {"seed": seed, "float_test_acc": accuracy(model, xt, yt)}
     for enc in ENCODINGS:
         hw = HardwareConfig(tile_rows=TILE, tile_cols=TILE // 2, dac_encoding=enc)
