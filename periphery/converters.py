@@ -10,8 +10,9 @@ Non-idealities (all zero by default, which keeps the ideal path bit-exact):
 - DAC: offset (V), gain error (fraction), INL as a bow of peak ``inl_lsb``
   (0 at both ends, 4 u (1 - u) across the codes).
 - ADC: the code transitions move: offset (LSB), bow INL (peak LSB), DNL drawn
-  once per converter from ``dnl_seed`` and thermal noise added to each
-  conversion's input (sigma LSB). The DNL's shape follows the architecture:
+  once per converter from ``dnl_seed``, a per-converter offset (sigma LSB, same
+  seed) and thermal noise added to each conversion's input (sigma LSB). The
+  DNL's shape follows the architecture:
   flash: every transition has its own comparator, so code widths vary
   independently (sigma ``dnl_sigma_lsb``, renormalised so the span stays);
   SAR: transitions are sums of binary-weighted capacitors made of unit
@@ -106,6 +107,10 @@ class AdcParams:
     """Seed of the DNL draw (a converter's fixed mismatch)."""
     noise_lsb: float = 0.0
     """Input-referred thermal noise per conversion (LSB, 1 sigma)."""
+    offset_sigma_lsb: float = 0.0
+    """Sigma of each converter's own input offset (LSB), drawn per converter from
+    dnl_seed: the comparator's and the sensing op-amp's mismatch offsets (measured by
+    the periphery Monte Carlo, ``cosim bench --mc``)."""
     arch: str = "flash"
     """flash | sar: the shape of the DNL, decisions and time per conversion."""
     cols_per_adc: int = 1
@@ -121,10 +126,12 @@ class AdcParams:
         check_range("adc.dnl_sigma_lsb", self.dnl_sigma_lsb, 0.0, 0.5)
         check_int("adc.dnl_seed", self.dnl_seed, 0)
         check_range("adc.noise_lsb", self.noise_lsb, 0.0, 1e3)
+        check_range("adc.offset_sigma_lsb", self.offset_sigma_lsb, 0.0, 1e3)
 
     @property
     def static_ideal(self) -> bool:
-        return self.offset_lsb == 0 and self.inl_lsb == 0 and self.dnl_sigma_lsb == 0
+        return (self.offset_lsb == 0 and self.inl_lsb == 0 and self.dnl_sigma_lsb == 0
+                and self.offset_sigma_lsb == 0)
 
     @property
     def max_code(self) -> int:
@@ -204,6 +211,8 @@ def adc_transitions(p: AdcParams, converter: int = 0) -> np.ndarray:
             d = _mismatch_rng(p, converter).normal(0.0, p.dnl_sigma_lsb, len(widths))
             widths = widths + d - d.mean()  # the span between first and last transition stays
         t = ideal[0] + np.concatenate([[0.0], np.cumsum(widths)])
+    if p.offset_sigma_lsb > 0:  # a stream of its own: the DNL draws stay as they were
+        t = t - np.random.default_rng([p.dnl_seed, converter, 1]).normal(0.0, p.offset_sigma_lsb)
     return t - p.offset_lsb + p.inl_lsb * _bow(c, p.min_code + 1, p.max_code)
 
 
@@ -264,11 +273,13 @@ def spice_dac_lookup(name: str, node: str, index_node: str, codes: np.ndarray, p
 
 def spice_dac_pwl(name: str, node: str, codes: np.ndarray, p: DacParams,
                   t_step_s: float, t_edge_s: float) -> str:
-    """SPICE face: a driver that steps through codes in time (one step per vector)."""
-    pts = []
+    """SPICE face: a driver that steps through codes in time (one step per vector),
+    from rest: 0 V at t = 0, the first code one edge later (a read sequence starts
+    with no current, so the operating point is the periphery's idle one)."""
+    pts = ["0 0"]
     for k, volt in enumerate(dac_volts(np.asarray(codes, dtype=np.int64), p)):
         v = fmt(volt)
-        t0 = k * t_step_s + (t_edge_s if k else 0.0)
+        t0 = k * t_step_s + t_edge_s
         pts.append(f"{fmt(t0)} {v} {fmt((k + 1) * t_step_s)} {v}")
     return f"V{name} {node} 0 PWL({' '.join(pts)})\n"
 

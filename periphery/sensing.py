@@ -37,6 +37,7 @@ from device_models.spice_text import fmt
 from device_models.validation import ParamError, check_choice, check_range
 from periphery import opamp_cmos
 from periphery.opamp_cmos import CmosOpamp
+from periphery.process import GENERIC, Process
 
 R1_OHM = 1e6
 RZ_EDGE_S = 1e-10
@@ -262,19 +263,26 @@ of phase margin) rings down to 0.1 mV in ~17 ns (measured)."""
 
 
 def sized_for(i_fs_a: float, kind: str = "integrator", swing_v: float | None = None,
-              level: str = "behavioral", **kw) -> SenseParams:
+              level: str = "behavioral", process: Process | None = None,
+              output: str = "class_a", **kw) -> SenseParams:
     """Sensing sized so the full-scale current gives ``swing_v`` at the sampling instant
     (C_int = I_fs t_int / swing, or R_f = swing / I_fs), as a designer would.
 
-    ``level="transistor"`` adds the CMOS op-amp (default design, output stage biased
-    at half the full-scale current, 1.8 V supply) and a 0.5 V swing; its behavioural
-    figures stay the defaults until ``cosim.benches.opamp.macro_model`` measures them.
+    ``level="transistor"`` adds the CMOS op-amp (``opamp_cmos.designed_for`` the full
+    scale on ``process``, generic card by default, with a ``class_a`` or ``class_ab``
+    output stage, 1.8 V supply) and a 0.5 V swing; its behavioural figures stay the
+    defaults until ``cosim.benches.opamp.macro_model`` measures them.
     """
     check_range("i_fs_a", i_fs_a, 0.0, 1.0, lo_open=True)
     check_choice("sense.level", level, LEVELS)
+    if level == "behavioral" and (process not in (None, GENERIC) or output != "class_a"):
+        raise ParamError("pdk" if process not in (None, GENERIC) else "output_stage",
+                         process.label if process not in (None, GENERIC) else output,
+                         "a process or output stage needs the transistor-level periphery "
+                         "(periphery_level transistor)")
     if level == "transistor" and "cmos" not in kw:
-        kw = {"cmos": CmosOpamp(i_out_a=max(i_fs_a / 2, 10e-6)), "vdd_v": 1.8,
-              "t_int_s": CMOS_T_INT_S, "t_settle_s": CMOS_SETTLE_S, **kw}
+        kw = {"cmos": opamp_cmos.designed_for(i_fs_a, process or GENERIC, output),
+              "vdd_v": 1.8, "t_int_s": CMOS_T_INT_S, "t_settle_s": CMOS_SETTLE_S, **kw}
     if swing_v is None:
         swing_v = CMOS_SWING_V if level == "transistor" else 1.0
     check_range("swing_v", swing_v, 0.0, 10.0, lo_open=True)

@@ -37,7 +37,10 @@ class ComparatorFigures:
     """Energy the rails deliver per clock cycle (J)."""
 
 
-def _deck(p: StrongArmParams, levels: np.ndarray) -> str:
+def _deck(p: StrongArmParams, levels: np.ndarray, instances: int = 1, seed: int | None = None,
+          steps_per_clock: int = 400) -> str:
+    """The ramp deck; ``instances`` comparators share the input and clock (each its
+    own mismatch draw under a ``_mm`` process, drawn from ngspice's ``seed``)."""
     h = fmt(p.vdd_v / 2)
     pts = []
     for k, v in enumerate(levels):
@@ -50,10 +53,42 @@ def _deck(p: StrongArmParams, levels: np.ndarray) -> str:
             f"Vclk clk 0 PULSE(-{h} {h} {fmt(T_CLK_S / 2)} {fmt(EDGE_S)} {fmt(EDGE_S)} "
             f"{fmt(T_CLK_S / 2 - EDGE_S)} {fmt(T_CLK_S)})\n"
             f"Vp inp 0 PWL({ramp})\nEn inn 0 inp 0 -1\n"
-            f"X1 inp inn clk outp outn vdd vss {comparator_cmos.subckt_name(p)}\n"
-            "Cp outp 0 5f\nCn outn 0 5f\n"
-            ".options noacct klu\n.save v(outp) v(outn) v(clk) i(vsp) i(vsn)\n"
-            f".tran {fmt(T_CLK_S / 400)} {fmt(len(levels) * T_CLK_S)} 0 {fmt(T_CLK_S / 400)}\n")
+            + "".join(f"X{k} inp inn clk outp{sfx} outn{sfx} vdd vss "
+                      f"{comparator_cmos.subckt_name(p)}\nCp{k} outp{sfx} 0 5f\n"
+                      f"Cn{k} outn{sfx} 0 5f\n"
+                      for k, sfx in ((k, "" if instances == 1 else str(k))
+                                     for k in range(1, instances + 1)))
+            + ("" if seed is None else f".option seed={seed}\n")
+            + ".options noacct klu\n.save "
+            + " ".join(f"v(outp{sfx}) v(outn{sfx})" for sfx in
+                       ([""] if instances == 1 else [str(k) for k in range(1, instances + 1)]))
+            + " v(clk) i(vsp) i(vsn)\n"
+            f".tran {fmt(T_CLK_S / steps_per_clock)} {fmt(len(levels) * T_CLK_S)} 0 "
+            f"{fmt(T_CLK_S / steps_per_clock)}\n")
+
+
+def _decisions(plot, suffix: str, cycles: int) -> np.ndarray:
+    diff = plot[f"v(outp{suffix})"] - plot[f"v(outn{suffix})"]
+    t_dec = (np.arange(cycles) + 1) * T_CLK_S - EDGE_S
+    return np.interp(t_dec, plot["time"], diff) > 0
+
+
+def offsets(p: StrongArmParams, instances: int, seed: int, span_v: float = 0.032,
+            step_v: float = 1e-3, timeout_s: float | None = 600.0) -> np.ndarray:
+    """Input-referred offsets (V) of ``instances`` comparators in one deck, each its
+    own mismatch draw (``p.process.mismatch``) from ngspice seed ``seed``: where each
+    one's decisions flip on a +-span ramp (resolution ``step_v``). An instance whose
+    decisions do not flip once inside the span reads NaN."""
+    levels = np.arange(-span_v, span_v + step_v / 2, step_v)
+    deck = _deck(p, levels, instances, seed, steps_per_clock=100)
+    plot = ngspice.run_deck(deck, name="comparator-mc", timeout_s=timeout_s).plot
+    out = np.full(instances, np.nan)
+    for k in range(instances):
+        d = _decisions(plot, str(k + 1) if instances > 1 else "", len(levels))
+        flips = np.nonzero(d[1:] != d[:-1])[0]
+        if len(flips) == 1 and not d[0] and d[-1]:
+            out[k] = 0.5 * (levels[flips[0]] + levels[flips[0] + 1])
+    return out
 
 
 @functools.lru_cache(maxsize=32)
@@ -63,8 +98,7 @@ def characterize(p: StrongArmParams, span_v: float = 4e-3, cycles: int = 41
     plot = ngspice.run_deck(_deck(p, levels), name="comparator").plot
     t = plot["time"]
     diff = plot["v(outp)"] - plot["v(outn)"]
-    t_dec = (np.arange(cycles) + 1) * T_CLK_S - EDGE_S
-    decisions = np.interp(t_dec, t, diff) > 0
+    decisions = _decisions(plot, "", cycles)
     flips = np.nonzero(decisions[1:] != decisions[:-1])[0]
     if len(flips) != 1 or decisions[0] or not decisions[-1]:
         raise SimulationError(f"comparator decisions do not flip once across +-{span_v} V "

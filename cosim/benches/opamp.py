@@ -6,8 +6,12 @@ Two decks, both with the op-amp alone:
 - AC, open loop at signal frequencies: the inverting input is tied to the output
   through 1 GH (closes the loop at DC, so the bias point is the follower's) and
   driven through 1 F from the AC source: V(out) / V(ac) = -A(f).
-- DC, unity-gain follower with its output sinking a swept current I_o:
+- Load, unity-gain follower with its output sinking a current I_o ramped from 0 in
+  ``LOAD_RAMP_S`` (slow against the op-amp, fast against a class-AB stage's
+  quasi-floating gate, whose bias holds for R C = 40 us as it does in a read):
   V(out) = (A V_os + I_o R_out) / (1 + A), read as offset and R_out / (1 + A).
+
+The decks carry the op-amp's process (the generic card, or sky130 at a corner).
 """
 
 from __future__ import annotations
@@ -57,12 +61,18 @@ def _ac_deck(p: CmosOpamp) -> str:
             ".options noacct klu\n.save v(out)\n.ac dec 40 10 10e9\n")
 
 
-def _dc_deck(p: CmosOpamp, i_max_a: float) -> str:
+LOAD_RAMP_S = 1e-6
+LOAD_POINTS = 41
+
+
+def _load_deck(p: CmosOpamp, i_max_a: float) -> str:
+    step = LOAD_RAMP_S / (LOAD_POINTS - 1)
     return (f"* op-amp follower sinking current\n{opamp_cmos.spice_subckt(p)}{_rails(p)}"
             f"X1 0 out out vdd vss {opamp_cmos.subckt_name(p)}\n"
-            "Iload 0 out DC 0\n"
+            f"Iload 0 out PWL(0 0 {fmt(LOAD_RAMP_S)} {fmt(i_max_a)})\n"
             ".options noacct klu reltol=1e-7 abstol=1e-15 vntol=1e-9\n"
-            f".save v(out) i(vsp)\n.dc Iload 0 {fmt(i_max_a)} {fmt(i_max_a / 40)}\n")
+            f".save v(out) i(vsp)\n.tran {fmt(step / 10)} {fmt(LOAD_RAMP_S)} 0 "
+            f"{fmt(step / 10)}\n")
 
 
 @functools.lru_cache(maxsize=32)
@@ -85,15 +95,18 @@ def characterize(p: CmosOpamp, i_max_a: float) -> OpampFigures:
     # degrees, a decade or more below f_u): what sets a ramping integrator's input error.
     band = f < f_u / 10
     gbw = float((mag * f)[band][np.argmin(np.abs(phase[band] + math.pi / 2))])
-    dc = ngspice.run_deck(_dc_deck(p, i_max_a), name="opamp-dc").plot
-    i_o = np.real(dc["i(i-sweep)"])
-    v = np.real(dc["v(out)"])
+    load = ngspice.run_deck(_load_deck(p, i_max_a), name="opamp-load").plot
+    t = np.real(load["time"])
+    t_pts = np.linspace(0.0, LOAD_RAMP_S, LOAD_POINTS)
+    i_o = t_pts / LOAD_RAMP_S * i_max_a
+    v = np.interp(t_pts, t, np.real(load["v(out)"]))
+    i_sp = np.interp(t_pts, t, np.real(load["i(vsp)"]))
     a0 = float(mag[0])
     slope = float(np.polyfit(i_o, v, 1)[0])
     return OpampFigures(dc_gain=a0, gbw_hz=gbw, unity_gain_hz=f_u,
                         phase_margin_deg=180.0 + math.degrees(ph_u),
                         r_out_ohm=slope * (1 + a0), offset_sys_v=float(v[0]) * (1 + a0) / a0,
-                        quiescent_a=float(-np.real(dc["i(vsp)"])[0]), i_sink_max_a=i_max_a)
+                        quiescent_a=float(-i_sp[0]), i_sink_max_a=i_max_a)
 
 
 def macro_model(sense: SenseParams, i_fs_a: float) -> tuple[SenseParams, OpampFigures]:
@@ -101,8 +114,25 @@ def macro_model(sense: SenseParams, i_fs_a: float) -> tuple[SenseParams, OpampFi
     figures: what the behavioral engine uses to stand in for the circuit."""
     if sense.cmos is None:
         raise ValueError("macro_model needs sense.cmos (a transistor-level op-amp)")
-    fig = characterize(sense.cmos, 2.0 * i_fs_a)
+    # the load ramp covers twice the full scale, or 90 % of what the stage can sink
+    fig = characterize(sense.cmos, min(2.0 * i_fs_a, 0.9 * sense.cmos.i_sink_max_a))
     return dataclasses.replace(sense, opamp_gain=fig.dc_gain, gbw_hz=fig.gbw_hz,
                                r_out_ohm=max(fig.r_out_ohm, 0.0),
                                offset_sys_v=fig.offset_sys_v,
                                i_bias_a=fig.quiescent_a), fig
+
+
+def offsets(p: CmosOpamp, instances: int, seed: int, timeout_s: float | None = 600.0
+            ) -> np.ndarray:
+    """Input-referred offsets (V) of ``instances`` op-amps in one deck, each a unity-gain
+    follower at zero load with its own mismatch draw (``p.process.mismatch``) from
+    ngspice seed ``seed``: V(out) (1 + A) / A, read at the operating point."""
+    name = opamp_cmos.subckt_name(p)
+    deck = ("* op-amp offsets\n" + opamp_cmos.spice_subckt(p) + _rails(p)
+            + "".join(f"X{k} 0 out{k} out{k} vdd vss {name}\n" for k in range(instances))
+            + f".option seed={seed}\n.options noacct klu\n.op\n")
+    plot = ngspice.run_deck(deck, name="opamp-mc", timeout_s=timeout_s).plot
+    a0 = characterize(dataclasses.replace(p, process=dataclasses.replace(
+        p.process, mismatch=False)), 1e-6).dc_gain
+    return np.array([float(np.real(plot[f"v(out{k})"])[0]) for k in range(instances)]
+                    ) * (1 + a0) / a0

@@ -124,6 +124,30 @@ RunDir = Annotated[Path | None, typer.Option(help="Run directory (default: new).
 Resume = Annotated[bool, typer.Option(help="Skip the points already finished.")]
 Scheduler = Annotated[str | None, typer.Option(help="Dask scheduler, tcp://host:port.")]
 Workers = Annotated[int, typer.Option(help="LocalCluster worker processes.")]
+Pdk = Annotated[str, typer.Option(
+    help="generic (level-1 card, fast) | sky130 (SkyWater 130 nm models): the transistors "
+         "of the transistor-level periphery.")]
+Corner = Annotated[str, typer.Option(help="sky130 corner: tt | ff | ss | sf | fs.")]
+OutputStage = Annotated[str, typer.Option(
+    help="class_a | class_ab: the transistor-level op-amp's output stage.")]
+
+
+def periphery_process(pdk: str, corner: str, output_stage: str, level: str):
+    """The transistor-level periphery's process; refused (exit 2) where the level is
+    behavioural and a process or output stage was asked for."""
+    from device_models.validation import ParamError, check_choice
+    from periphery.opamp_cmos import OUTPUT_STAGES
+    from periphery.process import Process
+
+    process = Process(pdk, corner)
+    check_choice("output_stage", output_stage, OUTPUT_STAGES)
+    if level != "transistor":
+        for name, value, default in (("pdk", pdk, "generic"), ("corner", corner, "tt"),
+                                     ("output_stage", output_stage, "class_a")):
+            if value != default:
+                raise ParamError(name, value, "applies to the transistor-level periphery "
+                                 "only (add --periphery-level transistor / --level transistor)")
+    return process
 
 
 def check_run_options(run_dir: Path | None, resume: bool, scheduler: str | None,
@@ -141,7 +165,7 @@ def check_run_options(run_dir: Path | None, resume: bool, scheduler: str | None,
 
 
 TIMEOUT_S = {"compare": 3600.0, "energy": 3600.0, "irdrop": 3600.0, "train": 21600.0,
-             "evaluate": 21600.0}
+             "evaluate": 21600.0, "bench": 3600.0}
 """Default --timeout of each long command: above what its README examples need
 (the longest, the transistor-level TIA compare, ~15 min on 2 busy cores)."""
 
@@ -242,6 +266,9 @@ def compare(
         "none"),
     periphery_level: Annotated[str, typer.Option(
         help="behavioral | transistor (CMOS op-amps in the spice deck)")] = "behavioral",
+    pdk: Pdk = "generic",
+    corner: Corner = "tt",
+    output_stage: OutputStage = "class_a",
     adc_percentile: AdcPercentile = 100.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     timeout: Timeout = TIMEOUT_S["compare"],
@@ -256,8 +283,10 @@ def compare(
                        dac_bits=dac_bits, adc_bits=adc_bits, cell=cell, sparsity=sparsity,
                        noise=noise, adc_percentile=adc_percentile)
     sense = None if periphery == "none" else periphery
+    process = periphery_process(pdk, corner, output_stage, periphery_level)
     metrics = stoppable("compare", timeout,
-                        lambda: run_compare(spec, timeout, sense, periphery_level)[0])
+                        lambda: run_compare(spec, timeout, sense, periphery_level, process,
+                                            output_stage)[0])
     if as_json:
         typer.echo(json.dumps(metrics))
         return
@@ -333,6 +362,57 @@ def device(
 
 @app.command()
 @handle_errors
+def bench(
+    pdk: Pdk = "sky130",
+    corners: Annotated[str, typer.Option(
+        help="Comma-separated corners (tt,ff,ss,sf,fs) or 'all'.")] = "tt",
+    output_stage: OutputStage = "class_ab",
+    i_fs_ua: Annotated[float, typer.Option(
+        help="Full-scale column current the op-amp is designed for (uA).")] = 150.0,
+    adc_bits: Annotated[int, typer.Option(help="Converter bits the offsets are given in.")] = 8,
+    mc: Annotated[int, typer.Option(
+        help="Monte Carlo instances per corner (0: nominal figures only; sky130).")] = 0,
+    seed: Seed = 0,
+    results: Results = Path("results"),
+    timeout: Timeout = TIMEOUT_S["bench"],
+) -> None:
+    """Periphery benches on a process: op-amp (gain, GBW, phase margin, output resistance,
+    offset, supply current) and StrongARM comparator (offset, decision time, energy) per
+    corner; with --mc N their mismatch offsets over N instances and a periphery-variation
+    report (HTML)."""
+    from cosim.studies.periphery import BenchSpec, bench_command
+    from device_models import sky130
+
+    names = sky130.CORNERS if corners.strip() == "all" else tuple(
+        c.strip() for c in corners.split(",") if c.strip())
+    spec = BenchSpec(pdk=pdk, corners=names, output=output_stage, i_fs_a=i_fs_ua * 1e-6,
+                     adc_bits=adc_bits, mc=mc, seed=seed)
+    run_dir, summary = stoppable("bench", timeout, bench_command, spec, results, timeout)
+    for r in summary["figures"]:
+        typer.echo(f"{pdk} {r['corner']}: op-amp ({output_stage}) gain {r['opamp_dc_gain']:.0f}, "
+                   f"GBW {r['opamp_gbw_hz'] / 1e6:.0f} MHz, PM "
+                   f"{r['opamp_phase_margin_deg']:.0f} deg, R_out "
+                   f"{r['opamp_r_out_ohm'] / 1e3:.0f} kohm, offset "
+                   f"{r['opamp_offset_sys_v'] * 1e6:.0f} uV, {r['opamp_quiescent_a'] * 1e6:.0f} uA"
+                   f"; comparator offset {r['comparator_offset_v'] * 1e3:.1f} mV, decision "
+                   f"{r['comparator_decision_time_s'] * 1e12:.0f} ps, "
+                   f"{r['comparator_energy_per_decision_j'] * 1e15:.0f} fJ")
+    for corner, s in summary["monte_carlo"].items():
+        typer.echo(f"Monte Carlo {corner} ({mc} instances): op-amp offset sigma "
+                   f"{s['opamp_offset_sigma_v'] * 1e3:.2f} mV, comparator offset sigma "
+                   f"{s['comparator_offset_sigma_v'] * 1e3:.2f} mV "
+                   f"({s['comparator_outside_span']} outside +-64 mV); per-converter offset "
+                   f"sigma at {adc_bits} bits: {s['adc_offset_sigma_lsb_integrator']:.2f} LSB "
+                   f"(integrator), {s['adc_offset_sigma_lsb_tia']:.2f} LSB (TIA)")
+    if mc:
+        from cosim.reports.periphery import periphery_report
+
+        typer.echo(f"report: {periphery_report(run_dir)}")
+    typer.echo(f"results: {run_dir}")
+
+
+@app.command()
+@handle_errors
 def energy(
     rows: Rows = 32,
     cols: Cols = 32,
@@ -345,6 +425,9 @@ def energy(
     level: Annotated[str, typer.Option(
         help="behavioral | transistor (CMOS op-amps, their rail currents simulated)")] = (
         "behavioral"),
+    pdk: Pdk = "generic",
+    corner: Corner = "tt",
+    output_stage: OutputStage = "class_a",
     adc_arch: Annotated[str, typer.Option(help="flash | sar")] = "flash",
     adc_percentile: AdcPercentile = 100.0,
     cols_per_adc: Annotated[int, typer.Option(help="Columns sharing one ADC (mux).")] = 1,
@@ -373,10 +456,13 @@ def energy(
     check_choice("adc_arch", adc_arch, ADC_ARCHS)
     check_choice("adc_energy", adc_energy, ADC_MODELS)
     check_int("cols_per_adc", cols_per_adc, 1, 4096)
+    process = periphery_process(pdk, corner, output_stage, level)
     run_dir, summary = stoppable("energy", timeout, energy_command, spec, sense, results, level,
-                                 AdcChoice(adc_arch, cols_per_adc, adc_energy), timeout)
+                                 AdcChoice(adc_arch, cols_per_adc, adc_energy), timeout,
+                                 process, output_stage)
+    where = f"{level}, {process.label}, {output_stage}" if level == "transistor" else level
     typer.echo(f"{summary['rows']}x{summary['cols']} {cell}, {dac_bits}-bit DAC, "
-               f"{adc_bits}-bit ADC, {sense} ({level}), {summary['vectors']} vectors, "
+               f"{adc_bits}-bit ADC, {sense} ({where}), {summary['vectors']} vectors, "
                f"{summary['kept_fraction']:.0%} of the cells kept")
     typer.echo(f"{'block':>8} {'sim J/MAC':>11} {'analytic':>11} {'NeuroSim':>11}  basis")
     for r in summary["blocks"]:

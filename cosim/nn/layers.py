@@ -136,6 +136,10 @@ class HardwareConfig:
     pulse programming or in-array training)."""
     read_time_s: float = 100e-9
     """How long one input vector holds the read bias (s): the read-disturb stress."""
+    adc_offset_sigma_lsb: float = 0.0
+    """Sigma of every column converter's own input offset (LSB): the periphery's
+    mismatch (comparator and op-amp offsets, ``cosim bench --mc``), drawn per tile
+    and column when the layer is programmed."""
 
     def __post_init__(self) -> None:
         check_cell_kind("hardware.cell", self.cell)
@@ -172,6 +176,7 @@ class HardwareConfig:
         check_choice("hardware.programming", self.programming, PROGRAMMING)
         check_int("hardware.program_pulses", self.program_pulses, 1, 10_000)
         check_range("hardware.read_time_s", self.read_time_s, 1e-12, 1.0)
+        check_range("hardware.adc_offset_sigma_lsb", self.adc_offset_sigma_lsb, 0.0, 1e3)
         if self.programming == "pulse" and self.cell == "resistor":
             raise ParamError("hardware.programming", "pulse",
                              "needs a cell with a switching model (fefet or sparse_fefet)")
@@ -245,6 +250,8 @@ class AnalogLayer:
         self.reads = 0
         self._pending_reads = 0
         self.in_array = False
+        # converters' offsets: drawn only when asked for, so other draws stay as they were
+        self._adc_seed = (int(rng.integers(2**31)) if hw.adc_offset_sigma_lsb > 0 else 0)
         self.program(w, rng, domains)
 
     # ------------------------------------------------------------ programming
@@ -318,7 +325,10 @@ class AnalogLayer:
             a = np.abs(self._reference_read(ri, ci, 0.0))
             i_fs = (a.max() if self.hw.adc_range == "max"
                     else np.percentile(a, self.hw.adc_percentile))
-            self.adc[ri, ci] = AdcParams(self.hw.adc_bits, float(max(i_fs, 1e-15)), signed=True)
+            seed = int(np.random.SeedSequence([self._adc_seed, ri, ci]).generate_state(1)[0])
+            self.adc[ri, ci] = AdcParams(self.hw.adc_bits, float(max(i_fs, 1e-15)), signed=True,
+                                         offset_sigma_lsb=self.hw.adc_offset_sigma_lsb,
+                                         dnl_seed=seed if self.hw.adc_offset_sigma_lsb > 0 else 0)
             self._reference[ri, ci] = float(a.mean())
 
     def _reference_read(self, ri: int, ci: int, age_s: float | None) -> np.ndarray:

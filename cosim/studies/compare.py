@@ -145,14 +145,15 @@ def compare_results(ref: MVMResult, cand: MVMResult, config: ArrayConfig) -> dic
     }
 
 
-def with_sensing(config: ArrayConfig, kind: str, level: str = "behavioral"
+def with_sensing(config: ArrayConfig, kind: str, level: str = "behavioral",
+                 process=None, output: str = "class_a"
                  ) -> tuple[ArrayConfig, dict]:
     """Column sensing sized for the ADC's full scale. At transistor level the CMOS
     op-amp is characterized in ngspice and its measured figures become the
     behavioural stand-in's (returned as the second item; empty otherwise)."""
     from periphery.sensing import sized_for
 
-    sense = sized_for(config.adc.i_fs_a, kind, level=level)
+    sense = sized_for(config.adc.i_fs_a, kind, level=level, process=process, output=output)
     figures: dict = {}
     if level == "transistor":
         from cosim.benches.opamp import macro_model
@@ -192,12 +193,14 @@ def periphery_breakdown(state: ArrayState, x: np.ndarray, config: ArrayConfig,
 
 
 def run_compare(spec: CompareSpec, timeout_s: float | None = None,
-                sense: str | None = None, level: str = "behavioral"
-                ) -> tuple[dict, MVMResult, MVMResult]:
+                sense: str | None = None, level: str = "behavioral", process=None,
+                output: str = "class_a") -> tuple[dict, MVMResult, MVMResult]:
     """Run both engines on the spec's case; return (metrics, reference, candidate).
     ``sense`` (integrator | tia) adds column sensing sized for the ADC's full scale,
     at ``level`` behavioral or transistor (the spice engine then simulates the CMOS
-    op-amps; the behavioral engine uses their measured figures).
+    op-amps, on ``process`` (a ``periphery.process.Process``: generic card or sky130
+    at a corner) with a ``class_a`` or ``class_ab`` output stage; the behavioral
+    engine uses their measured figures).
 
     The candidate must model every feature of the case. The reference may idealise
     the ones it does not model (e.g. the ideal engine without the wires: the error is
@@ -210,7 +213,7 @@ def run_compare(spec: CompareSpec, timeout_s: float | None = None,
     state, config, x = build_case(spec)
     figures: dict = {}
     if sense is not None:
-        config, figures = with_sensing(config, sense, level)
+        config, figures = with_sensing(config, sense, level, process, output)
     a, b = spec.engines
 
     noisy = [n for n in (a, b) if spec.noise and supports(n, "read_noise")]
@@ -228,6 +231,9 @@ def run_compare(spec: CompareSpec, timeout_s: float | None = None,
                "engines": f"{a},{b}", "seed": spec.seed, "differential": spec.differential,
                "r_wire_ohm": spec.r_wire_ohm, "cell": spec.cell, "sparsity": spec.sparsity,
                "periphery": sense or "none", "periphery_level": level if sense else "none",
+               **({"pdk": config.sense.cmos.process.label,
+                   "output_stage": config.sense.cmos.output}
+                  if sense and config.sense.cmos is not None else {}),
                **compare_results(ref, cand, config),
                f"seconds_{a}": ref.seconds, f"seconds_{b}": cand.seconds,
                "reference_idealises": ",".join(idealised) or "none",

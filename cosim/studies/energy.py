@@ -13,6 +13,7 @@ from cosim.engines import get_engine
 from cosim.runs.files import new_run_dir, write_atomic, write_figure, write_json
 from cosim.runs.manifest import now_utc, write_manifest
 from cosim.studies.compare import CompareSpec, build_case, with_sensing
+from periphery.process import GENERIC, Process
 
 BLOCKS = ("array", "sensing", "dac", "adc")
 
@@ -30,19 +31,22 @@ class AdcChoice:
 
 def energy_command(spec: CompareSpec, sense_kind: str, results: Path,
                    level: str = "behavioral", adc: AdcChoice | None = None,
-                   timeout_s: float | None = None) -> tuple[Path, dict]:
-    """``timeout_s`` limits each ngspice deck (None: the engine's default)."""
+                   timeout_s: float | None = None, process: Process = GENERIC,
+                   output: str = "class_a") -> tuple[Path, dict]:
+    """``timeout_s`` limits each ngspice deck (None: the engine's default). At
+    transistor level the op-amps (and with ``adc.energy_model`` comparator, the
+    comparator) are drawn on ``process`` with the ``output`` stage."""
     started = now_utc()
     adc = adc or AdcChoice()
     state, config, x = build_case(spec)
-    config, opamp = with_sensing(config, sense_kind, level)
+    config, opamp = with_sensing(config, sense_kind, level, process, output)
     comparator: dict = {}
     energy = dataclasses.replace(config.energy, adc_model=adc.energy_model)
     if adc.energy_model == "comparator":
         from cosim.benches.comparator import characterize
-        from periphery.comparator_cmos import StrongArmParams
+        from periphery.comparator_cmos import designed_for
 
-        fig = characterize(StrongArmParams())
+        fig = characterize(designed_for(process))
         comparator = dataclasses.asdict(fig)
         energy = dataclasses.replace(energy, comparator_energy_j=fig.energy_per_decision_j)
     config = dataclasses.replace(
