@@ -19,7 +19,7 @@ import hashlib
 from dataclasses import dataclass, replace
 
 from device_models import mosfet
-from device_models.mosfet import NMOS_GENERIC, PMOS_GENERIC
+from device_models.mosfet import NMOS_GENERIC
 from device_models.spice_text import fmt
 from device_models.validation import check_range
 from periphery.process import GENERIC, Process
@@ -65,47 +65,27 @@ def subckt_name(p: StrongArmParams) -> str:
 def spice_subckt(p: StrongArmParams) -> str:
     """``<name> inp inn clk outp outn vdd vss`` (preceded by the process's library
     line where it has one)."""
-    if p.process.pdk != "generic":
-        return _process_subckt(p)
-    n, pm, lm = NMOS_GENERIC, PMOS_GENERIC, p.l_m
-    # A model of its own for M1 carries the offset as a threshold shift.
-    n_off = replace(n, vto_v=n.vto_v + p.offset_v)
-    off_model = mosfet.spice_model(n_off).replace(n.model_name, "cosim_nmos_os")
-    m1 = mosfet.spice_instance("1", "p", "inp", "tail", "vss", n, p.w_in_m, lm).replace(
-        n.model_name, "cosim_nmos_os")
-
-    def m(k, d, g, s, b, dev, w):
-        return mosfet.spice_instance(k, d, g, s, b, dev, w, lm)
-
-    return "".join([
-        f".subckt {subckt_name(p)} inp inn clk outp outn vdd vss\n",
-        mosfet.spice_model(n), mosfet.spice_model(pm), off_model,
-        m("0", "tail", "clk", "vss", "vss", n, p.w_tail_m),
-        m1,
-        m("2", "q", "inn", "tail", "vss", n, p.w_in_m),
-        m("3", "outn", "outp", "p", "vss", n, p.w_latch_n_m),
-        m("4", "outp", "outn", "q", "vss", n, p.w_latch_n_m),
-        m("5", "outn", "outp", "vdd", "vdd", pm, p.w_latch_p_m),
-        m("6", "outp", "outn", "vdd", "vdd", pm, p.w_latch_p_m),
-        m("7", "outn", "clk", "vdd", "vdd", pm, p.w_latch_p_m),
-        m("8", "outp", "clk", "vdd", "vdd", pm, p.w_latch_p_m),
-        m("9", "p", "clk", "vdd", "vdd", pm, p.w_latch_p_m),
-        m("10", "q", "clk", "vdd", "vdd", pm, p.w_latch_p_m),
-        ".ends\n"])
-
-
-def _process_subckt(p: StrongArmParams) -> str:
     pr, lm = p.process, p.l_m
 
     def m(k, d, g, s, b, pol, w):
         return pr.mos(k, d, g, s, b, pol, w, lm)
 
+    if pr.pdk == "generic":
+        # A model of its own for M1 carries the offset as a threshold shift.
+        n = NMOS_GENERIC
+        offset = mosfet.spice_model(replace(n, vto_v=n.vto_v + p.offset_v)).replace(
+            n.model_name, "cosim_nmos_os")
+        m1 = m("1", "p", "inp", "tail", "vss", "n", p.w_in_m).replace(n.model_name,
+                                                                      "cosim_nmos_os")
+    else:  # in series with M1's gate; the models' own mismatch is their _mm section
+        offset = f"Vos inp inpx {fmt(p.offset_v)}\n"
+        m1 = m("1", "p", "inpx", "tail", "vss", "n", p.w_in_m)
     return "".join([
         pr.deck_models(),
         f".subckt {subckt_name(p)} inp inn clk outp outn vdd vss\n",
-        f"Vos inp inpx {fmt(p.offset_v)}\n",
+        pr.subckt_models(), offset,
         m("0", "tail", "clk", "vss", "vss", "n", p.w_tail_m),
-        m("1", "p", "inpx", "tail", "vss", "n", p.w_in_m),
+        m1,
         m("2", "q", "inn", "tail", "vss", "n", p.w_in_m),
         m("3", "outn", "outp", "p", "vss", "n", p.w_latch_n_m),
         m("4", "outp", "outn", "q", "vss", "n", p.w_latch_n_m),

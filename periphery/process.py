@@ -79,16 +79,3 @@ class Process:
 
 GENERIC = Process()
 
-
-def dedupe_library_lines(deck: str) -> str:
-    """Keep the first of identical top-level ``.lib`` lines (circuits sharing a deck
-    each name the library they need)."""
-    seen: set[str] = set()
-    out = []
-    for line in deck.splitlines(keepends=True):
-        if line.startswith(".lib "):
-            if line in seen:
-                continue
-            seen.add(line)
-        out.append(line)
-    return "".join(out)

@@ -275,11 +275,12 @@ def sized_for(i_fs_a: float, kind: str = "integrator", swing_v: float | None = N
     """
     check_range("i_fs_a", i_fs_a, 0.0, 1.0, lo_open=True)
     check_choice("sense.level", level, LEVELS)
-    if level == "behavioral" and (process not in (None, GENERIC) or output != "class_a"):
-        raise ParamError("pdk" if process not in (None, GENERIC) else "output_stage",
-                         process.label if process not in (None, GENERIC) else output,
-                         "a process or output stage needs the transistor-level periphery "
-                         "(periphery_level transistor)")
+    if level == "behavioral":
+        asked = ([("pdk", process.label)] if process not in (None, GENERIC) else []) + (
+            [("output_stage", output)] if output != "class_a" else [])
+        if asked:
+            raise ParamError(*asked[0], "a process or output stage needs the "
+                             "transistor-level periphery (periphery_level transistor)")
     if level == "transistor" and "cmos" not in kw:
         kw = {"cmos": opamp_cmos.designed_for(i_fs_a, process or GENERIC, output),
               "vdd_v": 1.8, "t_int_s": CMOS_T_INT_S, "t_settle_s": CMOS_SETTLE_S, **kw}

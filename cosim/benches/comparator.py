@@ -56,15 +56,18 @@ def _deck(p: StrongArmParams, levels: np.ndarray, instances: int = 1, seed: int 
             + "".join(f"X{k} inp inn clk outp{sfx} outn{sfx} vdd vss "
                       f"{comparator_cmos.subckt_name(p)}\nCp{k} outp{sfx} 0 5f\n"
                       f"Cn{k} outn{sfx} 0 5f\n"
-                      for k, sfx in ((k, "" if instances == 1 else str(k))
-                                     for k in range(1, instances + 1)))
+                      for k, sfx in enumerate(_suffixes(instances), start=1))
             + ("" if seed is None else f".option seed={seed}\n")
             + ".options noacct klu\n.save "
-            + " ".join(f"v(outp{sfx}) v(outn{sfx})" for sfx in
-                       ([""] if instances == 1 else [str(k) for k in range(1, instances + 1)]))
+            + " ".join(f"v(outp{sfx}) v(outn{sfx})" for sfx in _suffixes(instances))
             + " v(clk) i(vsp) i(vsn)\n"
             f".tran {fmt(T_CLK_S / steps_per_clock)} {fmt(len(levels) * T_CLK_S)} 0 "
             f"{fmt(T_CLK_S / steps_per_clock)}\n")
+
+
+def _suffixes(instances: int) -> list[str]:
+    """Output-node suffixes: none for a single comparator, 1..N for several."""
+    return [""] if instances == 1 else [str(k) for k in range(1, instances + 1)]
 
 
 def _decisions(plot, suffix: str, cycles: int) -> np.ndarray:
@@ -83,8 +86,8 @@ def offsets(p: StrongArmParams, instances: int, seed: int, span_v: float = 0.032
     deck = _deck(p, levels, instances, seed, steps_per_clock=100)
     plot = ngspice.run_deck(deck, name="comparator-mc", timeout_s=timeout_s).plot
     out = np.full(instances, np.nan)
-    for k in range(instances):
-        d = _decisions(plot, str(k + 1) if instances > 1 else "", len(levels))
+    for k, suffix in enumerate(_suffixes(instances)):
+        d = _decisions(plot, suffix, len(levels))
         flips = np.nonzero(d[1:] != d[:-1])[0]
         if len(flips) == 1 and not d[0] and d[-1]:
             out[k] = 0.5 * (levels[flips[0]] + levels[flips[0] + 1])

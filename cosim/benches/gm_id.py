@@ -42,9 +42,8 @@ def measure(corner: str = "tt") -> dict:
                  "l_um": list(sky130.GMID_L_UM), "vgs_v": VGS_V.tolist()}
     for pol in ("n", "p"):
         plot = ngspice.run_deck(_deck(pol, corner), name=f"gmid-{pol}").plot
-        out[pol] = [np.abs(np.real(plot[f"i(vd{k})"])).tolist()
+        out[pol] = [[float(f"{v / W_M:.6g}") for v in np.abs(np.real(plot[f"i(vd{k})"]))]
                     for k in range(len(sky130.GMID_L_UM))]
-        out[pol] = [[float(f"{v / W_M:.6g}") for v in row] for row in out[pol]]
     return out
 
 

@@ -76,8 +76,9 @@ def _load_deck(p: CmosOpamp, i_max_a: float) -> str:
 
 
 @functools.lru_cache(maxsize=32)
-def characterize(p: CmosOpamp, i_max_a: float) -> OpampFigures:
-    """Measure the op-amp (cached per design and load range)."""
+def open_loop(p: CmosOpamp) -> tuple[float, float, float, float]:
+    """(DC gain, GBW, unity-gain frequency, phase margin) from the AC deck (cached per
+    design: the load ramp and the Monte Carlo reuse it)."""
     ac = ngspice.run_deck(_ac_deck(p), name="opamp-ac").plot
     f = np.real(ac["frequency"])
     h = -ac["v(out)"]
@@ -95,18 +96,29 @@ def characterize(p: CmosOpamp, i_max_a: float) -> OpampFigures:
     # degrees, a decade or more below f_u): what sets a ramping integrator's input error.
     band = f < f_u / 10
     gbw = float((mag * f)[band][np.argmin(np.abs(phase[band] + math.pi / 2))])
+    return float(mag[0]), gbw, f_u, 180.0 + math.degrees(ph_u)
+
+
+@functools.lru_cache(maxsize=32)
+def characterize(p: CmosOpamp, i_max_a: float) -> OpampFigures:
+    """Measure the op-amp (cached per design and load range)."""
+    a0, gbw, f_u, pm = open_loop(p)
     load = ngspice.run_deck(_load_deck(p, i_max_a), name="opamp-load").plot
     t = np.real(load["time"])
     t_pts = np.linspace(0.0, LOAD_RAMP_S, LOAD_POINTS)
     i_o = t_pts / LOAD_RAMP_S * i_max_a
     v = np.interp(t_pts, t, np.real(load["v(out)"]))
     i_sp = np.interp(t_pts, t, np.real(load["i(vsp)"]))
-    a0 = float(mag[0])
     slope = float(np.polyfit(i_o, v, 1)[0])
     return OpampFigures(dc_gain=a0, gbw_hz=gbw, unity_gain_hz=f_u,
-                        phase_margin_deg=180.0 + math.degrees(ph_u),
+                        phase_margin_deg=pm,
                         r_out_ohm=slope * (1 + a0), offset_sys_v=float(v[0]) * (1 + a0) / a0,
                         quiescent_a=float(-i_sp[0]), i_sink_max_a=i_max_a)
+
+
+def load_range_a(p: CmosOpamp, i_fs_a: float) -> float:
+    """The load ramp's top: twice the full scale, or 90 % of what the stage can sink."""
+    return min(2.0 * i_fs_a, 0.9 * p.i_sink_max_a)
 
 
 def macro_model(sense: SenseParams, i_fs_a: float) -> tuple[SenseParams, OpampFigures]:
@@ -114,8 +126,7 @@ def macro_model(sense: SenseParams, i_fs_a: float) -> tuple[SenseParams, OpampFi
     figures: what the behavioral engine uses to stand in for the circuit."""
     if sense.cmos is None:
         raise ValueError("macro_model needs sense.cmos (a transistor-level op-amp)")
-    # the load ramp covers twice the full scale, or 90 % of what the stage can sink
-    fig = characterize(sense.cmos, min(2.0 * i_fs_a, 0.9 * sense.cmos.i_sink_max_a))
+    fig = characterize(sense.cmos, load_range_a(sense.cmos, i_fs_a))
     return dataclasses.replace(sense, opamp_gain=fig.dc_gain, gbw_hz=fig.gbw_hz,
                                r_out_ohm=max(fig.r_out_ohm, 0.0),
                                offset_sys_v=fig.offset_sys_v,
@@ -132,7 +143,7 @@ def offsets(p: CmosOpamp, instances: int, seed: int, timeout_s: float | None = 6
             + "".join(f"X{k} 0 out{k} out{k} vdd vss {name}\n" for k in range(instances))
             + f".option seed={seed}\n.options noacct klu\n.op\n")
     plot = ngspice.run_deck(deck, name="opamp-mc", timeout_s=timeout_s).plot
-    a0 = characterize(dataclasses.replace(p, process=dataclasses.replace(
-        p.process, mismatch=False)), 1e-6).dc_gain
+    a0 = open_loop(dataclasses.replace(p, process=dataclasses.replace(p.process,
+                                                                       mismatch=False)))[0]
     return np.array([float(np.real(plot[f"v(out{k})"])[0]) for k in range(instances)]
                     ) * (1 + a0) / a0

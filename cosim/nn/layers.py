@@ -325,10 +325,11 @@ class AnalogLayer:
             a = np.abs(self._reference_read(ri, ci, 0.0))
             i_fs = (a.max() if self.hw.adc_range == "max"
                     else np.percentile(a, self.hw.adc_percentile))
-            seed = int(np.random.SeedSequence([self._adc_seed, ri, ci]).generate_state(1)[0])
+            sigma = self.hw.adc_offset_sigma_lsb
+            seed = (int(np.random.SeedSequence([self._adc_seed, ri, ci]).generate_state(1)[0])
+                    if sigma > 0 else 0)
             self.adc[ri, ci] = AdcParams(self.hw.adc_bits, float(max(i_fs, 1e-15)), signed=True,
-                                         offset_sigma_lsb=self.hw.adc_offset_sigma_lsb,
-                                         dnl_seed=seed if self.hw.adc_offset_sigma_lsb > 0 else 0)
+                                         offset_sigma_lsb=sigma, dnl_seed=seed)
             self._reference[ri, ci] = float(a.mean())
 
     def _reference_read(self, ri: int, ci: int, age_s: float | None) -> np.ndarray:

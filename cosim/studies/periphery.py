@@ -22,7 +22,7 @@ from device_models import sky130
 from device_models.validation import ParamError, check_choice, check_int, check_range
 from periphery import comparator_cmos, opamp_cmos
 from periphery.process import PDKS, Process
-from periphery.sensing import CMOS_SETTLE_S, CMOS_SWING_V, CMOS_T_INT_S, RZ_EDGE_S
+from periphery.sensing import CMOS_SETTLE_S, CMOS_SWING_V, CMOS_T_INT_S, SenseParams
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,9 +60,9 @@ def offset_lsb_per_volt(adc_bits: int) -> dict[str, float]:
     comparator (on the sensing swing) and the op-amp (integrator: V_os C / t_on of
     current, t_on the row pulse; TIA: V_os / R_f)."""
     max_code = 2 ** (adc_bits - 1) - 1
-    t_on = CMOS_T_INT_S - 2 * RZ_EDGE_S - CMOS_SETTLE_S
+    sense = SenseParams(t_int_s=CMOS_T_INT_S, t_settle_s=CMOS_SETTLE_S)
     per_v = max_code / CMOS_SWING_V
-    return {"comparator": per_v, "opamp_integrator": per_v * CMOS_T_INT_S / t_on,
+    return {"comparator": per_v, "opamp_integrator": per_v * sense.t_int_s / sense.t_on_s,
             "opamp_tia": per_v}
 
 
@@ -88,7 +88,7 @@ def bench_command(spec: BenchSpec, results: Path, timeout_s: float | None = None
     rows, mc_rows, sigmas = [], [], {}
     for corner in spec.corners:
         op, cmp_ = _designs(spec, corner, False)
-        fo = opamp_bench.characterize(op, min(2.0 * spec.i_fs_a, 0.9 * op.i_sink_max_a))
+        fo = opamp_bench.characterize(op, opamp_bench.load_range_a(op, spec.i_fs_a))
         step(f"{corner}: op-amp")
         fc = comparator_bench.characterize(cmp_)
         step(f"{corner}: comparator")
