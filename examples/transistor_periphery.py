@@ -23,6 +23,9 @@ print(f"CMOS op-amp: gain {metrics['opamp_dc_gain']:.0f}, GBW "
       f"{metrics['opamp_gbw_hz'] / 1e6:.0f} MHz, phase margin "
       f"{metrics['opamp_phase_margin_deg']:.0f} deg")
 print(f"behavioral vs spice (transistor level): {metrics['max_err_lsb']:.3f} LSB at 8 bits")
+print(f"codes from the SAR ADC circuits in the deck ({metrics['adc_level']}): "
+      f"{metrics['adc_code_mismatch_frac']:.0%} differ from the behavioural codes, "
+      f"by at most {metrics['max_code_diff']}")
 for key, value in metrics.items():
     if key.startswith("effect_"):
         print(f"  {key[7:-4]:>20}: {value:.3f} LSB")
@@ -31,7 +34,7 @@ print("energy per MAC:", {k: f"{v * 1e15:.1f} fJ" for k, v in per_mac.items()})
 
 # Bit-serial inputs through the same read-out: rows at 0 or v_fs only.
 state, config, x = build_case(spec)
-config, _ = with_sensing(config, "integrator", "transistor")
+config, _ = with_sensing(config, "integrator", "transistor", adc_level="behavioral")
 serial = dataclasses.replace(config, dac=dataclasses.replace(config.dac, bit_serial=True))
 res = get_engine("spice").run(state, x, serial)
 beh = get_engine("behavioral", noise=False).run(state, x, serial)

@@ -29,7 +29,7 @@ import numpy as np
 from device_models.cells import Cell, ResistorCell, check_fields
 from device_models.validation import ParamError, check_choice, check_range
 from netlists.netlist import Netlist, fmt
-from periphery import sensing
+from periphery import sar_adc, sensing
 from periphery.converters import DacParams, spice_dac_lookup, spice_dac_pwl, spice_dac_rz
 
 ANALYSES = ("dc", "tran", "op")
@@ -66,6 +66,10 @@ class CrossbarParams:
     """Cells as compiled Verilog-A (OSDI ``N`` instances) instead of B-sources: needs a
     cell with a Verilog-A face and an ngspice that loads the objects (the harness
     writes the ``osdi`` commands into the run directory's ``.spiceinit``)."""
+    adc_circuit: sar_adc.SarAdcCircuit | None = None
+    """SAR ADC circuits converting the sensing's outputs in the transient (one per
+    output column: a differential pair's two columns, or one column); needs
+    transistor-level sensing."""
     title: str = "cosim crossbar"
 
     def __post_init__(self) -> None:
@@ -88,6 +92,10 @@ class CrossbarParams:
         if self.sense is not None and self.analysis != "tran":
             raise ParamError("analysis", self.analysis, "column sensing circuits need tran")
         check_range("t_edge_s", self.t_edge_s, 0.0, self.t_step_s / 2, lo_open=True)
+        if self.adc_circuit is not None:
+            if self.sense is None or self.sense.cmos is None:
+                raise ParamError("adc_circuit", "sar", "needs transistor-level sensing")
+            self.adc_circuit.check_period(self.t_step_s)
 
     @property
     def rows(self) -> int:
@@ -108,11 +116,26 @@ def sense_probe(col: int) -> str:
 
 
 RESET_EDGE_S = 1e-12
-"""Edge of the integrator's reset clock."""
+"""Edge of the integrator's reset clock (behavioural switch)."""
+TG_RESET_EDGE_S = 100e-12
+"""Edge of the reset clock driving a transistor-level integrator's transmission gate."""
 
 
 def sense_out_probe(col: int) -> str:
     return f"v(so{col})"
+
+
+def adc_code_probe(col: int) -> str:
+    """Output column ``col``'s SAR code (1 V per code)."""
+    return f"v(code{col})"
+
+
+def adc_inputs(col: int, differential: bool, signed: bool) -> tuple[str, str]:
+    """(inp, inn) of output column ``col``'s converter: a differential pair's sensed
+    outputs, or one column's against ground (signed) or the unsigned reference."""
+    if differential:
+        return sense_out_probe(2 * col)[2:-1], sense_out_probe(2 * col + 1)[2:-1]
+    return sense_out_probe(col)[2:-1], "0" if signed else sar_adc.UNSIGNED_REF
 
 
 def sense_supply_probe(col: int) -> str:
@@ -193,8 +216,11 @@ def crossbar(p: CrossbarParams) -> Netlist:
     else:
         sp = p.sense
         out.append(sensing.spice_subckt(sp))
-        e = RESET_EDGE_S
-        out.append(f"Vrst rst 0 PULSE(1 0 {fmt(sp.t_reset_s)} {fmt(e)} {fmt(e)} "
+        # the reset clock: 0/1 V for the behavioural switch, rail to rail with a
+        # transistor edge for the transmission gate
+        e, on, off = ((RESET_EDGE_S, "1", "0") if sp.cmos is None else
+                      (TG_RESET_EDGE_S, fmt(sp.vdd_v / 2), fmt(-sp.vdd_v / 2)))
+        out.append(f"Vrst rst 0 PULSE({on} {off} {fmt(sp.t_reset_s)} {fmt(e)} {fmt(e)} "
                    f"{fmt(sp.t_int_s - 2 * e)} {fmt(sp.period_s)})\n"
                    if sp.sensor.integrating else "Vrst rst 0 0\n")
         name = sensing.subckt_name(sp)
@@ -205,6 +231,14 @@ def crossbar(p: CrossbarParams) -> Netlist:
             rails = " svdd svss"
         for j in range(cols):
             out.append(f"Vs{j} o{j} sc{j} 0\nXs{j} sc{j} so{j} rst{rails} {name}\n")
+    adc = p.adc_circuit
+    n_adc = cols // 2 if p.differential else cols
+    if adc is not None:
+        out.append(sar_adc.spice_subckt(adc) + sar_adc.spice_clocks(adc, p.t_step_s))
+        for j in range(n_adc):
+            inp, inn = adc_inputs(j, p.differential, adc.signed)
+            out.append(sar_adc.instance(f"adc{j}", adc, inp, inn, adc_code_probe(j)[2:-1],
+                                        sar_adc.capacitors(adc, j)))
 
     probes = (tuple(sense_probe(j) for j in range(cols))
               + tuple(driver_probe(i) for i in range(rows)))
@@ -213,6 +247,8 @@ def crossbar(p: CrossbarParams) -> Netlist:
                    + tuple(sense_out_probe(j) for j in range(cols))
                    + (RAIL_PROBES if p.sense.cmos is not None
                       else tuple(sense_supply_probe(j) for j in range(cols))))
+    if adc is not None:
+        probes += tuple(adc_code_probe(j) for j in range(n_adc)) + sar_adc.ADC_RAILS
     # KLU where the simulator has it (ngspice 46 built here); others ignore the option
     out.append(".options noacct klu\n")
     for opt in p.options:
@@ -222,7 +258,8 @@ def crossbar(p: CrossbarParams) -> Netlist:
         out.append(f".dc Vindex 0 {k - 1} 1\n")
         points = k
     elif p.analysis == "tran":
-        t_stop = k * p.t_step_s
+        # the converters finish each sample one period later
+        t_stop = k * p.t_step_s + (0 if adc is None else sar_adc.tail_s(adc, p.t_step_s))
         # With sensing, 200 steps a window resolve the integration and the settling.
         # The behavioural read-out starts from rest (uic); transistor-level op-amps need
         # their bias point first.

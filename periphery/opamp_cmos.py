@@ -135,8 +135,8 @@ class CmosOpamp:
                 "6": w3 * self.i_out_a / half, "7": w8 * self.i_out_a / self.i_ref_a, "8": w8}
 
 
-def designed_for(i_fs_a: float, process: Process = GENERIC, output: str = "class_a"
-                 ) -> CmosOpamp:
+def designed_for(i_fs_a: float, process: Process = GENERIC, output: str = "class_a",
+                 i_load_a: float = 0.0) -> CmosOpamp:
     """The read-out op-amp for a full-scale column current ``i_fs_a`` that its output
     sinks (the array pushes current into the column).
 
@@ -145,15 +145,21 @@ def designed_for(i_fs_a: float, process: Process = GENERIC, output: str = "class
     - sky130: NMOS inputs, L = 0.5 um (L = 1 um left 27 degrees of phase margin:
       the PMOS mirror's pole); class A's NMOS current sink must carry the whole
       column current (1.25 x full scale), class AB idles at an eighth of it.
+
+    ``i_load_a``: the peak current a sampling load (a SAR ADC's capacitive DAC)
+    draws from the output; class A is biased for it, class AB (whose push-pull
+    delivers peaks well above its idle current) at a quarter of it.
     """
     check_range("i_fs_a", i_fs_a, 0.0, 1.0, lo_open=True)
+    check_range("i_load_a", i_load_a, 0.0, 1.0)
     check_choice("output", output, OUTPUT_STAGES)
+    load = i_load_a if output == "class_a" else i_load_a / 4
     if process.pdk == "generic":
         i_out = i_fs_a / 2 if output == "class_a" else i_fs_a / 8
-        return CmosOpamp(i_out_a=max(i_out, 10e-6), output=output)
+        return CmosOpamp(i_out_a=max(i_out, load, 10e-6), output=output)
     i_out = 1.25 * i_fs_a if output == "class_a" else i_fs_a / 8
     return CmosOpamp(process=process, input_pair="n", l_m=0.5e-6,
-                     i_out_a=max(i_out, 10e-6), output=output)
+                     i_out_a=max(i_out, load, 10e-6), output=output)
 
 
 def subckt_name(p: CmosOpamp) -> str:

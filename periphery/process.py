@@ -18,6 +18,11 @@ from device_models.mosfet import NMOS_GENERIC, PMOS_GENERIC
 from device_models.validation import ParamError, check_choice
 
 PDKS = ("generic", "sky130")
+TG_RON_OHM_M = {"generic": 1503e-6, "sky130": 6578e-6}
+"""On-resistance times NMOS width (ohm m) of a minimum-length transmission gate (PMOS
+twice as wide) passing 0 V with its gates at +-0.9 V, tt: measured in ngspice
+(``tests/test_sar_adc.py`` re-measures it)."""
+W_SWITCH_MIN_M = {"generic": 0.36e-6, "sky130": 0.42e-6}
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,23 @@ class Process:
     @property
     def l_min_m(self) -> float:
         return sky130.L_MIN_M if self.pdk == "sky130" else 0.18e-6
+
+    @property
+    def w_min_m(self) -> float:
+        """Smallest switch width (m)."""
+        return W_SWITCH_MIN_M[self.pdk]
+
+    def tg_width_for(self, r_on_ohm: float) -> float:
+        """NMOS width of a transmission gate (PMOS twice as wide) with on-resistance
+        ``r_on_ohm`` at 0 V (at least the smallest switch)."""
+        return max(self.w_min_m, TG_RON_OHM_M[self.pdk] / r_on_ohm)
+
+    def transmission_gate(self, name: str, a: str, b: str, g: str, gb: str, w_n_m: float
+                          ) -> str:
+        """A minimum-length transmission gate between ``a`` and ``b``: NMOS gated by
+        ``g``, PMOS (twice as wide) by ``gb``, bodies on the ``vss``/``vdd`` rails."""
+        return (self.mos(f"{name}n", a, g, b, "vss", "n", w_n_m, self.l_min_m)
+                + self.mos(f"{name}p", a, gb, b, "vdd", "p", 2 * w_n_m, self.l_min_m))
 
     def deck_models(self) -> str:
         """Top-level text a deck needs before the subcircuit (the sky130 library

@@ -83,10 +83,18 @@ class Integrator:
         return -v_out * p.c_int_f / p.t_on_s
 
     def feedback_spice(self, p: SenseParams) -> str:
-        # Reset in unity-gain feedback through S1. Cf discharges with tau = t_reset / 10:
-        # slow enough that the op-amp holds the virtual ground (error ~ (V/tau) / 2 pi GBW),
-        # fast enough to finish well inside the reset phase.
+        # Reset in unity-gain feedback through a switch. Cf discharges with tau = t_reset
+        # / 10: slow enough that the op-amp holds the virtual ground (error ~ (V/tau) /
+        # 2 pi GBW), fast enough to finish well inside the reset phase. Behavioural: an
+        # ideal switch closed while V(rst) > 0.5. Transistor level: a transmission gate
+        # on the op-amp's process, rst swinging between the rails (its charge injection
+        # and clock feed-through land on the column and Cf when it opens).
         r_dump = p.t_reset_s / (10 * p.c_int_f)
+        if p.cmos is not None:
+            pr = p.cmos.process
+            return (f"Cf out col {fmt(p.c_int_f)}\nErstb rstb 0 rst 0 -1\n"
+                    + pr.transmission_gate("rs", "out", "col", "rst", "rstb",
+                                           pr.tg_width_for(r_dump)))
         return (f"Cf out col {fmt(p.c_int_f)}\nS1 out col rst 0 sdump\n"
                 f".model sdump sw(vt=0.5 vh=0.1 ron={fmt(r_dump)} roff=1e13)\n")
 
@@ -264,14 +272,15 @@ of phase margin) rings down to 0.1 mV in ~17 ns (measured)."""
 
 def sized_for(i_fs_a: float, kind: str = "integrator", swing_v: float | None = None,
               level: str = "behavioral", process: Process | None = None,
-              output: str = "class_a", **kw) -> SenseParams:
+              output: str = "class_a", i_load_a: float = 0.0, **kw) -> SenseParams:
     """Sensing sized so the full-scale current gives ``swing_v`` at the sampling instant
     (C_int = I_fs t_int / swing, or R_f = swing / I_fs), as a designer would.
 
     ``level="transistor"`` adds the CMOS op-amp (``opamp_cmos.designed_for`` the full
     scale on ``process``, generic card by default, with a ``class_a`` or ``class_ab``
-    output stage, 1.8 V supply) and a 0.5 V swing; its behavioural figures stay the
-    defaults until ``cosim.benches.opamp.macro_model`` measures them.
+    output stage, 1.8 V supply, also driving a sampling load's peak ``i_load_a``) and
+    a 0.5 V swing; its behavioural figures stay the defaults until
+    ``cosim.benches.opamp.macro_model`` measures them.
     """
     check_range("i_fs_a", i_fs_a, 0.0, 1.0, lo_open=True)
     check_choice("sense.level", level, LEVELS)
@@ -282,7 +291,7 @@ def sized_for(i_fs_a: float, kind: str = "integrator", swing_v: float | None = N
             raise ParamError(*asked[0], "a process or output stage needs the "
                              "transistor-level periphery (periphery_level transistor)")
     if level == "transistor" and "cmos" not in kw:
-        kw = {"cmos": opamp_cmos.designed_for(i_fs_a, process or GENERIC, output),
+        kw = {"cmos": opamp_cmos.designed_for(i_fs_a, process or GENERIC, output, i_load_a),
               "vdd_v": 1.8, "t_int_s": CMOS_T_INT_S, "t_settle_s": CMOS_SETTLE_S, **kw}
     if swing_v is None:
         swing_v = CMOS_SWING_V if level == "transistor" else 1.0
@@ -301,6 +310,7 @@ def spice_subckt(p: SenseParams) -> str:
     if p.cmos is not None:
         lines = [opamp_cmos.spice_subckt(p.cmos),
                  f".subckt {subckt_name(p)} col out rst vdd vss\n",
+                 p.cmos.process.subckt_models() if p.sensor.integrating else "",
                  f"Vos ref 0 {fmt(p.offset_v)}\n",
                  f"Xa ref col out vdd vss {opamp_cmos.subckt_name(p.cmos)}\n"]
     else:

@@ -273,7 +273,8 @@ def test_energy_with_pruned_cells_spends_less_in_the_array(tmp_path):
 @pytest.mark.ngspice
 def test_energy_transistor_level_sar_with_mux(tmp_path):
     res = _run("energy", "--rows", "4", "--cols", "4", "--vectors", "2", "--level",
-               "transistor", "--adc-arch", "sar", "--cols-per-adc", "2", "--adc-energy",
+               "transistor", "--adc-level", "behavioral", "--adc-arch", "sar", "--cols-per-adc",
+               "2", "--adc-energy",
                "comparator", "--results", str(tmp_path))
     assert res.exit_code == 0, res.output
     assert "transistor-level op-amps" in res.output

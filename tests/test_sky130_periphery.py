@@ -90,7 +90,7 @@ def test_behavioral_matches_sky130_periphery_within_one_lsb(kind):
     energy = {}
     for output in ("class_a", "class_ab"):
         m, _, spice = run_compare(spec, sense=kind, level="transistor", process=SKY,
-                                  output=output)
+                                  output=output, adc_level="behavioral")
         assert m["pdk"] == "sky130 tt" and m["output_stage"] == output
         assert m["max_err_lsb"] < 1.0, (output, m["max_err_lsb"])
         energy[output] = spice.energy_per_mac_j(64)["sensing"]

@@ -67,7 +67,7 @@ def test_behavioral_matches_transistor_level_periphery_within_one_lsb(cell, kind
     measured 0.15-0.22 LSB at 8x8 (the residue is the op-amp's second pole)."""
     spec = CompareSpec(rows=8, cols=8, vectors=8, cell=cell, dac_bits=6,
                        engines=("behavioral", "spice"))
-    metrics, _, cand = run_compare(spec, sense=kind, level="transistor")
+    metrics, _, cand = run_compare(spec, sense=kind, level="transistor", adc_level="behavioral")
     assert metrics["max_err_lsb"] <= 1.0
     assert cand.energy_basis["sensing"].startswith("simulated: transistor-level")
     assert 0 < cand.settling_s.max() < 100e-9  # within the integration window
@@ -81,7 +81,7 @@ def test_behavioral_matches_transistor_level_periphery_within_one_lsb(cell, kind
 def test_transistor_sensing_energy_includes_the_quiescent_supply():
     """Rails deliver at least vdd x I_q x period per column per vector."""
     spec = CompareSpec(rows=4, cols=3, vectors=3, engines=("behavioral", "spice"))
-    metrics, beh, cand = run_compare(spec, sense="tia", level="transistor")
+    metrics, beh, cand = run_compare(spec, sense="tia", level="transistor", adc_level="behavioral")
     period = sized_for(1e-4, "tia", level="transistor").period_s
     floor = 1.8 * 3 * metrics["opamp_quiescent_a"] * period
     # A zero vector draws only the quiescent current (to 1e-5: the transient's bias

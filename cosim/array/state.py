@@ -10,6 +10,7 @@ from cosim.array.energy import EnergyParams
 from device_models.cells import Cell, ResistorCell, check_fields
 from device_models.validation import ParamError, check_range
 from periphery.converters import AdcParams, DacParams
+from periphery.sar_adc import SarAdcCircuit
 from periphery.sensing import SenseParams
 
 
@@ -73,10 +74,25 @@ class ArrayConfig:
     """Column sensing circuit (integrator / TIA); None = ideal virtual ground."""
     energy: EnergyParams = field(default_factory=EnergyParams)
     """Figures for the blocks whose energy is modelled rather than simulated."""
+    adc_circuit: SarAdcCircuit | None = None
+    """The column converters as SAR ADC circuits converting the transistor-level
+    sensing's outputs inside the spice engine's transient (the codes come from the
+    circuit); None: ``adc`` converts the sensed currents in numpy."""
 
     def __post_init__(self) -> None:
         check_range("r_row_wire_ohm", self.r_row_wire_ohm, 0.0, 1e6)
         check_range("r_col_wire_ohm", self.r_col_wire_ohm, 0.0, 1e6)
+        c = self.adc_circuit
+        if c is None:
+            return
+        if self.sense is None or self.sense.cmos is None:
+            raise ParamError("adc_level", "transistor", "the SAR ADC circuit needs the "
+                             "transistor-level sensing (periphery_level transistor)")
+        if (c.bits, c.signed) != (self.adc.bits, self.adc.signed):
+            raise ParamError("adc_circuit.bits", (c.bits, c.signed),
+                             f"must match the ADC's (bits, signed) = "
+                             f"{(self.adc.bits, self.adc.signed)}")
+        c.check_period(self.sense.period_s)
 
 
 def full_scale_current(state: ArrayState, dac: DacParams) -> float:

@@ -130,6 +130,10 @@ Pdk = Annotated[str, typer.Option(
 Corner = Annotated[str, typer.Option(help="sky130 corner: tt | ff | ss | sf | fs.")]
 OutputStage = Annotated[str, typer.Option(
     help="class_a | class_ab: the transistor-level op-amp's output stage.")]
+AdcLevel = Annotated[str, typer.Option(
+    help="auto (the periphery's level) | behavioral (numpy converts the sensed currents) "
+         "| transistor (SAR ADC circuits convert in the deck: needs the transistor-level "
+         "periphery).")]
 
 
 def periphery_process(pdk: str, corner: str, output_stage: str, level: str):
@@ -269,6 +273,7 @@ def compare(
     pdk: Pdk = "generic",
     corner: Corner = "tt",
     output_stage: OutputStage = "class_a",
+    adc_level: AdcLevel = "auto",
     adc_percentile: AdcPercentile = 100.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     timeout: Timeout = TIMEOUT_S["compare"],
@@ -286,7 +291,7 @@ def compare(
     process = periphery_process(pdk, corner, output_stage, periphery_level)
     metrics = stoppable("compare", timeout,
                         lambda: run_compare(spec, timeout, sense, periphery_level, process,
-                                            output_stage)[0])
+                                            output_stage, adc_level)[0])
     if as_json:
         typer.echo(json.dumps(metrics))
         return
@@ -428,6 +433,7 @@ def energy(
     pdk: Pdk = "generic",
     corner: Corner = "tt",
     output_stage: OutputStage = "class_a",
+    adc_level: AdcLevel = "auto",
     adc_arch: Annotated[str, typer.Option(help="flash | sar")] = "flash",
     adc_percentile: AdcPercentile = 100.0,
     cols_per_adc: Annotated[int, typer.Option(help="Columns sharing one ADC (mux).")] = 1,
@@ -459,7 +465,7 @@ def energy(
     process = periphery_process(pdk, corner, output_stage, level)
     run_dir, summary = stoppable("energy", timeout, energy_command, spec, sense, results, level,
                                  AdcChoice(adc_arch, cols_per_adc, adc_energy), timeout,
-                                 process, output_stage)
+                                 process, output_stage, adc_level)
     where = f"{level}, {process.label}, {output_stage}" if level == "transistor" else level
     typer.echo(f"{summary['rows']}x{summary['cols']} {cell}, {dac_bits}-bit DAC, "
                f"{adc_bits}-bit ADC, {sense} ({where}), {summary['vectors']} vectors, "

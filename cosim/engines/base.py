@@ -26,6 +26,7 @@ FEATURES: dict[str, str] = {
     "dac_pwm": "pulse-width encoded inputs (dac.encoding = pwm)",
     "dac_bit_serial": "bit-serial inputs (dac.bit_serial = true)",
     "read_noise": "cell read noise and ADC thermal noise (engine option noise = true)",
+    "adc_circuit": "SAR ADC circuits converting in the transient (adc_level = transistor)",
 }
 """What an ``ArrayConfig`` (or the noise option) can ask of an engine. An engine lists
 the ones it models in ``features`` and refuses the others by name."""
@@ -45,6 +46,8 @@ def required_features(config: ArrayConfig, noise: bool = False) -> dict[str, tup
         need["dac_pwm"] = ("dac.encoding", "pwm")
     if config.dac.bit_serial:
         need["dac_bit_serial"] = ("dac.bit_serial", True)
+    if config.adc_circuit is not None:
+        need["adc_circuit"] = ("adc_level", "transistor")
     if noise:
         need["read_noise"] = ("noise", True)
     return need
@@ -61,6 +64,8 @@ def without_features(config: ArrayConfig, features) -> ArrayConfig:
     dac: dict = {}
     if "wires" in features:
         kw.update(r_row_wire_ohm=0.0, r_col_wire_ohm=0.0)
+    if "sense" in features or "adc_circuit" in features:  # the converters need the sensing
+        kw["adc_circuit"] = None
     if "sense" in features:
         kw["sense"] = None
     if "dac_r_out" in features:
@@ -218,11 +223,12 @@ def contract(run):
 
 def finish(name: str, state: ArrayState, config: ArrayConfig, i_col_a: np.ndarray,
            v_row_v: np.ndarray, t0: float, rng: np.random.Generator | None = None,
-           **extra) -> MVMResult:
+           adc_code: np.ndarray | None = None, **extra) -> MVMResult:
     """Shared tail of every engine: combine pairs, quantize with the ADC (its thermal
-    noise drawn from ``rng`` when the engine models noise)."""
+    noise drawn from ``rng`` when the engine models noise), unless the codes came from
+    converter circuits (``adc_code``)."""
     i_out = state.combine(i_col_a)
-    codes = adc_codes(i_out, config.adc, rng)
+    codes = adc_codes(i_out, config.adc, rng) if adc_code is None else adc_code
     return MVMResult(engine=name, i_col_a=np.asarray(i_col_a, dtype=float), i_out_a=i_out,
                      adc_code=codes, y_a=adc_current(codes, config.adc), v_row_v=v_row_v,
                      seconds=time.perf_counter() - t0, **extra)

@@ -34,12 +34,14 @@ from netlists.crossbar import (
     RAIL_PROBES,
     RESET_EDGE_S,
     CrossbarParams,
+    adc_code_probe,
     crossbar,
     driver_probe,
     sense_out_probe,
     sense_probe,
     sense_supply_probe,
 )
+from periphery import sar_adc
 from periphery.converters import dac_codes, dac_volts, drive_levels
 
 BATCH_MODES = ("dc", "tran", "op")
@@ -62,6 +64,7 @@ class SpiceEngine(EngineBase):
     features: ClassVar[dict[str, str]] = {
         "wires": "",
         "sense": "",
+        "adc_circuit": "",
         "dac_r_out": "",
         "dac_pwm": "sense = integrator",
         "dac_bit_serial": "",
@@ -149,12 +152,18 @@ class SpiceEngine(EngineBase):
         pulse, duty = drive_levels(codes, config.dac)
         v = pulse * duty  # window-average row voltage
         energy["dac"] = dac_energy(v, state.phys_cols, config.energy)
-        energy["adc"] = adc_energy(len(codes), state.cols, config.adc, config.energy)
         basis = dict(BASIS, adc=config.energy.adc_basis())
+        adc_code = None
+        if config.adc_circuit is None:
+            energy["adc"] = adc_energy(len(codes), state.cols, config.adc, config.energy)
+        else:
+            adc_code = np.concatenate([p[3] for p in parts])
+            basis["adc"] = ("simulated: SAR ADC circuits (comparator, switch drivers, "
+                            "references); logic and clocks excluded")
         if config.sense.cmos is not None:
             basis["sensing"] = "simulated: transistor-level op-amps, rail currents"
         return finish(self.name, state, config, i_col, v, t0, energy_j=energy,
-                      settling_s=settling, energy_basis=basis)
+                      settling_s=settling, energy_basis=basis, adc_code=adc_code)
 
     def _periphery_chunk(self, state: ArrayState, codes: np.ndarray, config: ArrayConfig,
                          report=None):
@@ -165,8 +174,10 @@ class SpiceEngine(EngineBase):
             differential=state.differential, r_row_wire_ohm=config.r_row_wire_ohm,
             r_col_wire_ohm=config.r_col_wire_ohm, analysis="tran", t_step_s=period,
             t_edge_s=sp.sensor.row_edge_s(sp),
-            sense=sp, osdi=self.use_osdi(state),
-            options=tuple(state.cell.spice_options) + TRAN_OPTIONS + tuple(self.options))
+            sense=sp, osdi=self.use_osdi(state), adc_circuit=config.adc_circuit,
+            options=(tuple(state.cell.spice_options) + TRAN_OPTIONS
+                     + (sar_adc.TRAN_OPTIONS if config.adc_circuit is not None else ())
+                     + tuple(self.options)))
         plot = ngspice.run_deck(
             crossbar(p).render(), timeout_s=self.timeout_s, keep=self.keep,
             workdir=self.workdir, name="periphery", files=self.deck_files(state),
@@ -186,6 +197,13 @@ class SpiceEngine(EngineBase):
             p_sense = sp.vdd_v / 2 * (plot[RAIL_PROBES[1]] - plot[RAIL_PROBES[0]])
         energy = {"array": window_integrals(t, p_array, period, k),
                   "sensing": window_integrals(t, p_sense, period, k)}
+        codes = None
+        adc = config.adc_circuit
+        if adc is not None:  # a sample's cycle: its sampling and the next period's conversion
+            codes = np.stack([sar_adc.codes_from(plot, adc_code_probe(j), adc, period, k)
+                              for j in range(state.cols)], axis=1)
+            energy["adc"] = window_integrals(t - sar_adc.energy_shift_s(adc, period),
+                                             sar_adc.power_w(adc, plot), period, k)
         # Settling: last time a virtual-ground node is farther than SETTLE_TOL_V from its
         # settled value, counted from the step that disturbs it. Integrator: from the
         # row pulse's start to its end, and from its end to the sampling instant (the
@@ -202,7 +220,7 @@ class SpiceEngine(EngineBase):
                     off = np.abs(vo[m] - final[n]) > SETTLE_TOL_V
                     if off.any():
                         settling[n] = max(settling[n], t[m][off][-1] - begin[n])
-        return i_col, energy, settling
+        return i_col, energy, settling, codes
 
     def _run_chunk(self, state: ArrayState, codes: np.ndarray, config: ArrayConfig,
                    report=None) -> np.ndarray:

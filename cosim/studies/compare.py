@@ -145,22 +145,54 @@ def compare_results(ref: MVMResult, cand: MVMResult, config: ArrayConfig) -> dic
     }
 
 
+ADC_LEVELS = ("auto", "behavioral", "transistor")
+
+
 def with_sensing(config: ArrayConfig, kind: str, level: str = "behavioral",
-                 process=None, output: str = "class_a"
+                 process=None, output: str = "class_a", adc_level: str = "auto"
                  ) -> tuple[ArrayConfig, dict]:
     """Column sensing sized for the ADC's full scale. At transistor level the CMOS
     op-amp is characterized in ngspice and its measured figures become the
-    behavioural stand-in's (returned as the second item; empty otherwise)."""
+    behavioural stand-in's (returned as the second item; empty otherwise).
+
+    ``adc_level`` transistor (``auto``: the sensing's level) puts a SAR ADC circuit
+    behind each output column, its reference trimmed for unity gain on the bench
+    (the trim is returned as ``adc_v_ref_scale``)."""
     from periphery.sensing import sized_for
 
-    sense = sized_for(config.adc.i_fs_a, kind, level=level, process=process, output=output)
+    check_choice("adc_level", adc_level, ADC_LEVELS)
+    adc_level = level if adc_level == "auto" else adc_level
+    if adc_level == "transistor" and level != "transistor":
+        raise ParamError("adc_level", adc_level, "the SAR ADC circuit needs the "
+                         "transistor-level sensing (periphery_level transistor)")
+    i_load = 0.0
+    if adc_level == "transistor":
+        from periphery.sar_adc import sampling_current_a
+        from periphery.sensing import CMOS_SWING_V
+
+        i_load = sampling_current_a(config.adc.bits, CMOS_SWING_V)
+    sense = sized_for(config.adc.i_fs_a, kind, level=level, process=process, output=output,
+                      i_load_a=i_load)
     figures: dict = {}
     if level == "transistor":
         from cosim.benches.opamp import macro_model
 
         sense, fig = macro_model(sense, config.adc.i_fs_a)
         figures = dataclasses.asdict(fig)
-    return dataclasses.replace(config, sense=sense), figures
+    config = dataclasses.replace(config, sense=sense)
+    if adc_level == "transistor":
+        from cosim.benches.sar_adc import trimmed
+        from periphery.sar_adc import for_sensing
+
+        if config.adc.cols_per_adc != 1:
+            raise ParamError("adc.cols_per_adc", config.adc.cols_per_adc, "the SAR ADC "
+                             "circuit converts one output column (use adc_level behavioral "
+                             "for a multiplexed converter)")
+        sar = trimmed(for_sensing(config.adc.bits, config.adc.signed, config.adc.lsb_a,
+                                  sense, config.adc.dnl_seed))
+        figures["adc_v_ref_scale"] = sar.v_ref_scale
+        config = dataclasses.replace(config, adc_circuit=sar)
+    return config, figures
 
 
 def periphery_breakdown(state: ArrayState, x: np.ndarray, config: ArrayConfig,
@@ -169,6 +201,7 @@ def periphery_breakdown(state: ArrayState, x: np.ndarray, config: ArrayConfig,
     and why: the behavioral engine with the nominal op-amp (gain 1e5, 5 GHz, no
     offset or output resistance), then with one measured figure at a time, each
     as max |change| in LSB; and the nominal and full stand-ins against the circuit."""
+    config = dataclasses.replace(config, adc_circuit=None)  # the sensing alone
     sense = config.sense
     nominal = dataclasses.replace(sense, cmos=None, opamp_gain=1e5, gbw_hz=5e9,
                                   r_out_ohm=0.0, offset_sys_v=0.0)
@@ -194,13 +227,15 @@ def periphery_breakdown(state: ArrayState, x: np.ndarray, config: ArrayConfig,
 
 def run_compare(spec: CompareSpec, timeout_s: float | None = None,
                 sense: str | None = None, level: str = "behavioral", process=None,
-                output: str = "class_a") -> tuple[dict, MVMResult, MVMResult]:
+                output: str = "class_a", adc_level: str = "auto"
+                ) -> tuple[dict, MVMResult, MVMResult]:
     """Run both engines on the spec's case; return (metrics, reference, candidate).
     ``sense`` (integrator | tia) adds column sensing sized for the ADC's full scale,
     at ``level`` behavioral or transistor (the spice engine then simulates the CMOS
     op-amps, on ``process`` (a ``periphery.process.Process``: generic card or sky130
     at a corner) with a ``class_a`` or ``class_ab`` output stage; the behavioral
-    engine uses their measured figures).
+    engine uses their measured figures); ``adc_level`` (auto: the same as ``level``)
+    transistor converts in the deck with SAR ADC circuits.
 
     The candidate must model every feature of the case. The reference may idealise
     the ones it does not model (e.g. the ideal engine without the wires: the error is
@@ -213,7 +248,7 @@ def run_compare(spec: CompareSpec, timeout_s: float | None = None,
     state, config, x = build_case(spec)
     figures: dict = {}
     if sense is not None:
-        config, figures = with_sensing(config, sense, level, process, output)
+        config, figures = with_sensing(config, sense, level, process, output, adc_level)
     a, b = spec.engines
 
     noisy = [n for n in (a, b) if spec.noise and supports(n, "read_noise")]
@@ -231,6 +266,7 @@ def run_compare(spec: CompareSpec, timeout_s: float | None = None,
                "engines": f"{a},{b}", "seed": spec.seed, "differential": spec.differential,
                "r_wire_ohm": spec.r_wire_ohm, "cell": spec.cell, "sparsity": spec.sparsity,
                "periphery": sense or "none", "periphery_level": level if sense else "none",
+               "adc_level": "transistor" if config.adc_circuit is not None else "behavioral",
                **({"pdk": config.sense.cmos.process.label,
                    "output_stage": config.sense.cmos.output}
                   if sense and config.sense.cmos is not None else {}),

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from cosim.array.energy import adc_time_s, neurosim_estimate
-from cosim.engines import get_engine
+from cosim.engines import get_engine, without_features
 from cosim.runs.files import new_run_dir, write_atomic, write_figure, write_json
 from cosim.runs.manifest import now_utc, write_manifest
 from cosim.studies.compare import CompareSpec, build_case, with_sensing
@@ -32,14 +32,18 @@ class AdcChoice:
 def energy_command(spec: CompareSpec, sense_kind: str, results: Path,
                    level: str = "behavioral", adc: AdcChoice | None = None,
                    timeout_s: float | None = None, process: Process = GENERIC,
-                   output: str = "class_a") -> tuple[Path, dict]:
+                   output: str = "class_a", adc_level: str = "auto") -> tuple[Path, dict]:
     """``timeout_s`` limits each ngspice deck (None: the engine's default). At
     transistor level the op-amps (and with ``adc.energy_model`` comparator, the
-    comparator) are drawn on ``process`` with the ``output`` stage."""
+    comparator) are drawn on ``process`` with the ``output`` stage; ``adc_level``
+    transistor (auto: the same as ``level``) simulates SAR ADC circuits in the deck,
+    so the converters' energy is simulated too."""
     started = now_utc()
     adc = adc or AdcChoice()
     state, config, x = build_case(spec)
-    config, opamp = with_sensing(config, sense_kind, level, process, output)
+    config = dataclasses.replace(config, adc=dataclasses.replace(
+        config.adc, arch=adc.arch, cols_per_adc=adc.cols_per_adc))
+    config, opamp = with_sensing(config, sense_kind, level, process, output, adc_level)
     comparator: dict = {}
     energy = dataclasses.replace(config.energy, adc_model=adc.energy_model)
     if adc.energy_model == "comparator":
@@ -49,12 +53,12 @@ def energy_command(spec: CompareSpec, sense_kind: str, results: Path,
         fig = characterize(designed_for(process))
         comparator = dataclasses.asdict(fig)
         energy = dataclasses.replace(energy, comparator_energy_j=fig.energy_per_decision_j)
-    config = dataclasses.replace(
-        config, energy=energy,
-        adc=dataclasses.replace(config.adc, arch=adc.arch, cols_per_adc=adc.cols_per_adc))
+    config = dataclasses.replace(config, energy=energy)
     spice = get_engine("spice", **({} if timeout_s is None else {"timeout_s": timeout_s})
                        ).run(state, x, config)
-    analytic = get_engine("behavioral", noise=False).run(state, x, config)
+    # the behavioural engine prices the converters with the ADC model instead
+    analytic = get_engine("behavioral", noise=False).run(
+        state, x, without_features(config, ["adc_circuit"]))
     neuro = neurosim_estimate(state, spice.v_row_v, config)
     macs = state.rows * state.phys_cols
     rows = []
@@ -74,6 +78,7 @@ def energy_command(spec: CompareSpec, sense_kind: str, results: Path,
     summary = {"rows": state.rows, "cols": state.phys_cols, "vectors": len(x),
                "cell": spec.cell, "dac_bits": spec.dac_bits, "adc_bits": spec.adc_bits,
                "sense": dataclasses.asdict(config.sense), "level": level, "opamp": opamp,
+               "adc_level": "transistor" if config.adc_circuit is not None else "behavioral",
                "adc": dataclasses.asdict(adc), "comparator": comparator,
                "converters": config.adc.converters(state.cols),
                "adc_time_per_vector_s": adc_time_s(state.cols, config.adc, config.energy),
@@ -90,7 +95,8 @@ def energy_command(spec: CompareSpec, sense_kind: str, results: Path,
     write_json(run_dir / "energy.json", summary)
     _bar_chart(run_dir, rows)
     write_manifest(run_dir, "energy", {"spec": dataclasses.asdict(spec), "sense": sense_kind,
-                                       "level": level, "adc": dataclasses.asdict(adc)},
+                                       "level": level, "adc_level": adc_level,
+                                       "adc": dataclasses.asdict(adc)},
                    spec.seed, started)
     return run_dir, summary
 

@@ -1,0 +1,137 @@
+"""The SAR ADC circuit (capacitive DAC, StrongARM, XSPICE register, transistor
+switches) on its ramp bench and inside the array transient, on the generic card
+(fast); the transistor reset switch's sizing constant."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from cosim.benches import sar_adc as bench
+from cosim.engines import get_engine
+from cosim.simulators import ngspice
+from cosim.studies.compare import CompareSpec, build_case, with_sensing
+from device_models.validation import ParamError
+from periphery import sar_adc
+from periphery.process import GENERIC, TG_RON_OHM_M, Process
+from periphery.sar_adc import SarAdcCircuit
+
+pytestmark = pytest.mark.ngspice
+
+# 4 bits with units large against the top plates' parasitics: a ramp of 18 LSB
+FOUR = SarAdcCircuit(bits=4, lsb_v=0.5 / 7, cu_f=20e-15, sigma_cu=0.0)
+
+
+def _levels(p: SarAdcCircuit, steps: int) -> np.ndarray:
+    return bench.ramp_levels_lsb(p, steps)
+
+
+def dac_levels_lsb(p: SarAdcCircuit, caps: np.ndarray) -> np.ndarray:
+    """Where an ideal comparator flips into each code c (min_code+1..max_code), in units
+    of the nominal LSB, from the capacitor values alone: the differential DAC level
+    of D = c + 2^(N-1) relative to the sampling state, minus the dummies' half LSB."""
+    n = p.bits
+    tot = caps.sum(axis=1)
+    d_s = 2 ** (n - 1)
+    out = []
+    for c in range(p.min_code + 1, p.max_code + 1):
+        d = c + d_s
+        bits = np.array([(d >> k) & 1 for k in range(n)]) - np.array(
+            [(d_s >> k) & 1 for k in range(n)])
+        step = 2 * (caps[0, 1:] / tot[0] + caps[1, 1:] / tot[1]) @ bits
+        half = caps[0, 0] / tot[0] + caps[1, 0] / tot[1]
+        out.append((step - half) * p.v_ref_v / p.lsb_v)
+    return np.array(out)
+
+
+def test_trimmed_converter_codes_are_the_rounded_input():
+    """After the one-step gain trim a 4-bit converter's codes are round(V_x / LSB) on a
+    ramp with 4 levels per LSB, except within 0.15 LSB of a transition (the charge
+    injection and kickback it keeps): the sign and the scale of the conversion."""
+    p = bench.trimmed(FOUR)
+    assert 0.8 < p.v_ref_scale < 1.3  # the parasitics attenuate by a few tens of %
+    levels = _levels(p, 4) + 0.125  # off the ideal transitions by an eighth
+    codes, energy = bench.convert(p, levels * p.lsb_v)
+    ideal = np.clip(np.rint(levels), p.min_code, p.max_code)
+    near = np.abs(levels - np.round(levels - 0.5) - 0.5) < 0.15
+    assert np.array_equal(codes[~near, 0], ideal[~near]), (codes[:, 0], ideal)
+    assert energy > 0
+
+
+def test_capacitor_mismatch_sets_the_transitions():
+    """With 8 % unit mismatch the measured transitions follow the DAC levels computed
+    from the drawn capacitors (best line, offset and gain free) to the ramp's
+    resolution plus 0.1 LSB of charge injection; the ideal levels miss them by far more,
+    so the mismatch reaches the circuit."""
+    p = bench.trimmed(dataclasses.replace(FOUR, sigma_cu=0.08, cap_seed=3))
+    steps = 8
+    levels = _levels(p, steps)
+    codes, _ = bench.convert(p, levels * p.lsb_v)
+    t = bench.transitions(levels, codes[:, 0], p)
+    predicted = dac_levels_lsb(p, sar_adc.capacitors(p))
+    ideal = np.arange(p.min_code + 1, p.max_code + 1) - 0.5
+
+    def residual(model: np.ndarray) -> float:
+        fit = np.polyval(np.polyfit(model, t, 1), model)
+        return float(np.abs(t - fit).max())
+
+    tol = 0.5 / steps + 0.1
+    assert residual(predicted) < tol, (t, predicted)
+    assert residual(ideal) > 2 * tol
+
+
+def test_figures_of_an_ideal_ramp():
+    """``figures`` reads a perfect quantizer as 0 offset, 0 gain error, 0 DNL/INL and N
+    effective bits (within the ramp's resolution)."""
+    p = FOUR
+    levels = _levels(p, 8) + 0.01
+    codes = np.clip(np.rint(levels), p.min_code, p.max_code)
+    f = bench.figures(levels, codes, p, 1e-12)
+    assert abs(f.offset_lsb) <= f.resolution_lsb and abs(f.gain_error) < 0.01
+    assert f.dnl_max_lsb < 0.01 and f.inl_max_lsb <= f.resolution_lsb
+    assert abs(f.enob - p.bits) < 0.05 and f.missing_codes == 0
+
+
+def test_sar_in_the_array_transient_converts_the_sensed_outputs():
+    """At adc_level transistor the codes come from the circuit: on a 2x2 differential
+    FeFET array (integrator, generic card) they agree with rounding the sensed currents
+    to within 2 LSB plus 6 % (the converter's sampling of a moving op-amp output),
+    they follow the sign of the outputs, and the ADC energy is simulated."""
+    spec = CompareSpec(rows=4, cols=2, vectors=4, differential=True, cell="fefet",
+                       engines=("behavioral", "spice"), seed=1)
+    state, config, x = build_case(spec)
+    config, figures = with_sensing(config, "integrator", "transistor", adc_level="transistor")
+    assert config.adc_circuit is not None and "adc_v_ref_scale" in figures
+    res = get_engine("spice", jobs=1).run(state, x, config)
+    numpy_codes = np.rint(res.i_out_a / config.adc.lsb_a)
+    assert np.all(np.abs(res.adc_code - numpy_codes) <= 2 + 0.06 * np.abs(numpy_codes)), (
+        res.adc_code, numpy_codes)
+    big = np.abs(numpy_codes) >= 8
+    assert big.any() and np.all(np.sign(res.adc_code[big]) == np.sign(numpy_codes[big]))
+    assert res.energy_basis["adc"].startswith("simulated: SAR")
+    assert np.all(res.energy_j["adc"] > 0)
+
+
+def test_adc_circuit_needs_transistor_sensing():
+    spec = CompareSpec(rows=2, cols=2, vectors=2)
+    _, config, _ = build_case(spec)
+    with pytest.raises(ParamError, match="adc_level"):
+        with_sensing(config, "integrator", "behavioral", adc_level="transistor")
+    with pytest.raises(ParamError, match=r"sar\.t_bit_s"):
+        SarAdcCircuit(t_bit_s=20e-9).check_period(110e-9)
+
+
+@pytest.mark.parametrize("pdk", ["generic", "sky130"])
+def test_transmission_gate_on_resistance_constant(pdk):
+    """``TG_RON_OHM_M`` (what sizes the integrator's reset switch) re-measured: a 10 um
+    gate passing 10 mV at 0 V, to 1 %."""
+    pr = Process(pdk) if pdk == "sky130" else GENERIC
+    w = 10e-6
+    deck = ("* tg\n" + pr.deck_models() + ".subckt tg a b g gb vdd vss\n"
+            + pr.subckt_models() + pr.transmission_gate("t", "a", "b", "g", "gb", w)
+            + ".ends\nVdd vdd 0 0.9\nVss vss 0 -0.9\nVg g 0 0.9\nVgb gb 0 -0.9\n"
+            "Va a 0 0.01\nVb b 0 0\nXt a b g gb vdd vss tg\n.op\n")
+    i = -float(np.real(ngspice.run_deck(deck, name="tg").plot["i(va)"])[0])
+    assert 0.01 / i * w == pytest.approx(TG_RON_OHM_M[pdk], rel=0.01)
