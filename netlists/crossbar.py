@@ -218,7 +218,7 @@ def crossbar(p: CrossbarParams) -> Netlist:
         out.append(sensing.spice_subckt(sp))
         # the reset clock: 0/1 V for the behavioural switch, rail to rail with a
         # transistor edge for the transmission gate
-        e, on, off = ((RESET_EDGE_S, "1", "0") if sp.cmos is None else
+        e, on, off = ((RESET_EDGE_S, "1", "0") if sp.cmos is None or not sp.tg_reset else
                       (TG_RESET_EDGE_S, fmt(sp.vdd_v / 2), fmt(-sp.vdd_v / 2)))
         out.append(f"Vrst rst 0 PULSE({on} {off} {fmt(sp.t_reset_s)} {fmt(e)} {fmt(e)} "
                    f"{fmt(sp.t_int_s - 2 * e)} {fmt(sp.period_s)})\n"

@@ -90,7 +90,7 @@ class Integrator:
         # on the op-amp's process, rst swinging between the rails (its charge injection
         # and clock feed-through land on the column and Cf when it opens).
         r_dump = p.t_reset_s / (10 * p.c_int_f)
-        if p.cmos is not None:
+        if p.cmos is not None and p.tg_reset:
             pr = p.cmos.process
             return (f"Cf out col {fmt(p.c_int_f)}\nErstb rstb 0 rst 0 -1\n"
                     + pr.transmission_gate("rs", "out", "col", "rst", "rstb",
@@ -188,6 +188,11 @@ class SenseParams:
     offset_sys_v: float = 0.0
     """Systematic input offset of a transistor-level op-amp (V), as measured; the
     behavioural model adds it to ``offset_v`` (the transistor circuit has its own)."""
+    tg_reset: bool = False
+    """Transistor-level integrator: the reset switch is a transmission gate on the
+    op-amp's process (its charge injection included) instead of an ideal switch; set
+    where SAR ADC circuits share the deck (the ideal switch's hysteresis stalls
+    ngspice's time step beside XSPICE devices)."""
     cmos: CmosOpamp | None = None
     """Transistor-level op-amp (SPICE face); None = the behavioural op-amp. With it,
     opamp_gain / gbw_hz / r_out_ohm / offset_sys_v / i_bias_a are the behavioural
@@ -310,7 +315,7 @@ def spice_subckt(p: SenseParams) -> str:
     if p.cmos is not None:
         lines = [opamp_cmos.spice_subckt(p.cmos),
                  f".subckt {subckt_name(p)} col out rst vdd vss\n",
-                 p.cmos.process.subckt_models() if p.sensor.integrating else "",
+                 p.cmos.process.subckt_models() if p.tg_reset else "",
                  f"Vos ref 0 {fmt(p.offset_v)}\n",
                  f"Xa ref col out vdd vss {opamp_cmos.subckt_name(p.cmos)}\n"]
     else:

@@ -191,7 +191,8 @@ def with_sensing(config: ArrayConfig, kind: str, level: str = "behavioral",
         sar = trimmed(for_sensing(config.adc.bits, config.adc.signed, config.adc.lsb_a,
                                   sense, config.adc.dnl_seed))
         figures["adc_v_ref_scale"] = sar.v_ref_scale
-        config = dataclasses.replace(config, adc_circuit=sar)
+        config = dataclasses.replace(config, adc_circuit=sar, sense=dataclasses.replace(
+            sense, tg_reset=True))
     return config, figures
 
 

@@ -3,7 +3,7 @@ ramp (INL/DNL, effective bits, energy per conversion) and a Monte Carlo of the M
 carry's DNL and the offset over N instances (capacitor and transistor mismatch).
 Writes docs/figures/sar_adc_<pdk>_ramp.json and (with --mc N) ..._mc.json.
 
-    python examples/periphery/sar_adc.py [--pdk sky130] [--no-ramp] [--mc 50] [--seed 0]
+    python examples/converters/sar_ramp.py [--pdk sky130] [--no-ramp] [--mc 50] [--seed 0]
 
 On 2 cores, sky130: the ramp about 10 min (1,032 conversions, about 0.6 s each), the
 Monte Carlo of 50 instances about 10 min; the generic card is 8x faster.
