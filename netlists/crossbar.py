@@ -121,21 +121,30 @@ TG_RESET_EDGE_S = 100e-12
 """Edge of the reset clock driving a transistor-level integrator's transmission gate."""
 
 
+def sense_out_node(col: int) -> str:
+    """Physical column ``col``'s sensing output."""
+    return f"so{col}"
+
+
 def sense_out_probe(col: int) -> str:
-    return f"v(so{col})"
+    return f"v({sense_out_node(col)})"
+
+
+def adc_code_node(col: int) -> str:
+    """Output column ``col``'s SAR code (1 V per code)."""
+    return f"code{col}"
 
 
 def adc_code_probe(col: int) -> str:
-    """Output column ``col``'s SAR code (1 V per code)."""
-    return f"v(code{col})"
+    return f"v({adc_code_node(col)})"
 
 
 def adc_inputs(col: int, differential: bool, signed: bool) -> tuple[str, str]:
     """(inp, inn) of output column ``col``'s converter: a differential pair's sensed
     outputs, or one column's against ground (signed) or the unsigned reference."""
     if differential:
-        return sense_out_probe(2 * col)[2:-1], sense_out_probe(2 * col + 1)[2:-1]
-    return sense_out_probe(col)[2:-1], "0" if signed else sar_adc.UNSIGNED_REF
+        return sense_out_node(2 * col), sense_out_node(2 * col + 1)
+    return sense_out_node(col), "0" if signed else sar_adc.UNSIGNED_REF
 
 
 def sense_supply_probe(col: int) -> str:
@@ -230,14 +239,15 @@ def crossbar(p: CrossbarParams) -> Netlist:
             out.append(f"Vsp svdd 0 {half}\nVsn svss 0 -{half}\n")
             rails = " svdd svss"
         for j in range(cols):
-            out.append(f"Vs{j} o{j} sc{j} 0\nXs{j} sc{j} so{j} rst{rails} {name}\n")
+            out.append(f"Vs{j} o{j} sc{j} 0\nXs{j} sc{j} {sense_out_node(j)} rst{rails} "
+                       f"{name}\n")
     adc = p.adc_circuit
     n_adc = cols // 2 if p.differential else cols
     if adc is not None:
         out.append(sar_adc.spice_subckt(adc) + sar_adc.spice_clocks(adc, p.t_step_s))
         for j in range(n_adc):
             inp, inn = adc_inputs(j, p.differential, adc.signed)
-            out.append(sar_adc.instance(f"adc{j}", adc, inp, inn, adc_code_probe(j)[2:-1],
+            out.append(sar_adc.instance(f"adc{j}", adc, inp, inn, adc_code_node(j),
                                         sar_adc.capacitors(adc, j)))
 
     probes = (tuple(sense_probe(j) for j in range(cols))
@@ -259,7 +269,7 @@ def crossbar(p: CrossbarParams) -> Netlist:
         points = k
     elif p.analysis == "tran":
         # the converters finish each sample one period later
-        t_stop = k * p.t_step_s + (0 if adc is None else sar_adc.tail_s(adc, p.t_step_s))
+        t_stop = k * p.t_step_s + (0 if adc is None else sar_adc.cycle_start_s(adc, p.t_step_s))
         # With sensing, 200 steps a window resolve the integration and the settling.
         # The behavioural read-out starts from rest (uic); transistor-level op-amps need
         # their bias point first.

@@ -135,11 +135,11 @@ class AdcParams:
 
     @property
     def max_code(self) -> int:
-        return 2 ** (self.bits - 1) - 1 if self.signed else 2**self.bits - 1
+        return adc_code_limits(self.bits, self.signed)[1]
 
     @property
     def min_code(self) -> int:
-        return -(self.max_code + 1) if self.signed else 0
+        return adc_code_limits(self.bits, self.signed)[0]
 
     @property
     def lsb_a(self) -> float:
@@ -161,6 +161,12 @@ class AdcParams:
 
 
 ADC_ARCHS = ("flash", "sar")
+
+
+def adc_code_limits(bits: int, signed: bool) -> tuple[int, int]:
+    """(lowest, highest) code of a converter: two's complement when signed."""
+    hi = 2 ** (bits - 1) - 1 if signed else 2**bits - 1
+    return (-(hi + 1) if signed else 0), hi
 
 
 def dac_codes(x: np.ndarray, p: DacParams) -> np.ndarray:

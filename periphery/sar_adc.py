@@ -47,6 +47,7 @@ from device_models.spice_text import fmt
 from device_models.validation import ParamError, check_int, check_range
 from periphery import comparator_cmos
 from periphery.comparator_cmos import StrongArmParams
+from periphery.converters import adc_code_limits
 from periphery.process import GENERIC, Process
 
 DIGITAL_DELAY_S = 10e-12
@@ -121,11 +122,11 @@ class SarAdcCircuit:
 
     @property
     def max_code(self) -> int:
-        return 2 ** (self.bits - 1) - 1 if self.signed else 2**self.bits - 1
+        return adc_code_limits(self.bits, self.signed)[1]
 
     @property
     def min_code(self) -> int:
-        return -(self.max_code + 1) if self.signed else 0
+        return adc_code_limits(self.bits, self.signed)[0]
 
     @property
     def strongarm(self) -> StrongArmParams:
@@ -178,9 +179,6 @@ def capacitors(p: SarAdcCircuit, converter: int = 0) -> np.ndarray:
 
 def subckt_name(p: SarAdcCircuit) -> str:
     return f"sar_{hashlib.sha1(repr(p).encode()).hexdigest()[:8]}"
-
-
-CAP_PARAMS = ("cpd", "cnd")
 
 
 def _cap_param(side: int, k: int | None) -> str:
@@ -286,16 +284,11 @@ def read_times_s(p: SarAdcCircuit, period_s: float, k: int) -> np.ndarray:
     return hold_times_s(period_s, k) + period_s - p.t_track_s - 2 * CLOCK_EDGE_S
 
 
-def energy_shift_s(p: SarAdcCircuit, period_s: float) -> float:
-    """Where a sample's cycle starts, from its vector's window start: its sampling
-    phase (the cycle is that sampling plus the next period's conversion)."""
+def cycle_start_s(p: SarAdcCircuit, period_s: float) -> float:
+    """Where a sample's cycle (its sampling, then the next period's conversion) starts,
+    from its vector's window start; also how long a transient runs past its last
+    window so the last cycle completes."""
     return period_s - T_GUARD_S - p.t_track_s
-
-
-def tail_s(p: SarAdcCircuit, period_s: float) -> float:
-    """How long a transient runs past its last window so the last conversion's cycle
-    completes."""
-    return energy_shift_s(p, period_s)
 
 
 def bit_period_s(p: SarAdcCircuit, period_s: float) -> float:

@@ -121,6 +121,20 @@ def test_adc_circuit_needs_transistor_sensing():
         with_sensing(config, "integrator", "behavioral", adc_level="transistor")
     with pytest.raises(ParamError, match=r"sar\.t_bit_s"):
         SarAdcCircuit(t_bit_s=20e-9).check_period(110e-9)
+    muxed = dataclasses.replace(config, adc=dataclasses.replace(config.adc, cols_per_adc=2))
+    with pytest.raises(ParamError, match=r"adc\.cols_per_adc=2.*one output column"):
+        with_sensing(muxed, "integrator", "transistor", adc_level="transistor")
+
+
+def test_cli_refuses_the_circuit_adc_at_behavioural_periphery():
+    from typer.testing import CliRunner
+
+    from cosim.cli.app import app
+
+    res = CliRunner().invoke(app, ["compare", "--rows", "2", "--cols", "2", "--vectors", "2",
+                                   "--periphery", "integrator", "--adc-level", "transistor"])
+    assert res.exit_code == 2, res.output
+    assert "adc_level" in res.output and "transistor-level sensing" in res.output
 
 
 @pytest.mark.parametrize("pdk", ["generic", "sky130"])

@@ -92,7 +92,16 @@ class ArrayConfig:
             raise ParamError("adc_circuit.bits", (c.bits, c.signed),
                              f"must match the ADC's (bits, signed) = "
                              f"{(self.adc.bits, self.adc.signed)}")
+        if self.adc.cols_per_adc != 1:
+            raise ParamError("adc.cols_per_adc", self.adc.cols_per_adc, "the SAR ADC "
+                             "circuit converts one output column (use adc_level behavioral "
+                             "for a multiplexed converter)")
         c.check_period(self.sense.period_s)
+
+    @property
+    def adc_level(self) -> str:
+        """transistor where SAR ADC circuits convert in the deck, else behavioral."""
+        return "behavioral" if self.adc_circuit is None else "transistor"
 
 
 def full_scale_current(state: ArrayState, dac: DacParams) -> float:

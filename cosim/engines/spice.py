@@ -202,7 +202,7 @@ class SpiceEngine(EngineBase):
         if adc is not None:  # a sample's cycle: its sampling and the next period's conversion
             codes = np.stack([sar_adc.codes_from(plot, adc_code_probe(j), adc, period, k)
                               for j in range(state.cols)], axis=1)
-            energy["adc"] = window_integrals(t - sar_adc.energy_shift_s(adc, period),
+            energy["adc"] = window_integrals(t - sar_adc.cycle_start_s(adc, period),
                                              sar_adc.power_w(adc, plot), period, k)
         # Settling: last time a virtual-ground node is farther than SETTLE_TOL_V from its
         # settled value, counted from the step that disturbs it. Integrator: from the

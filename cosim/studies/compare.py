@@ -184,15 +184,13 @@ def with_sensing(config: ArrayConfig, kind: str, level: str = "behavioral",
         from cosim.benches.sar_adc import trimmed
         from periphery.sar_adc import for_sensing
 
-        if config.adc.cols_per_adc != 1:
-            raise ParamError("adc.cols_per_adc", config.adc.cols_per_adc, "the SAR ADC "
-                             "circuit converts one output column (use adc_level behavioral "
-                             "for a multiplexed converter)")
-        sar = trimmed(for_sensing(config.adc.bits, config.adc.signed, config.adc.lsb_a,
-                                  sense, config.adc.dnl_seed))
-        figures["adc_v_ref_scale"] = sar.v_ref_scale
-        config = dataclasses.replace(config, adc_circuit=sar, sense=dataclasses.replace(
-            sense, tg_reset=True))
+        # validated (the configuration refuses what the circuit cannot do) before the trim
+        config = dataclasses.replace(
+            config, sense=dataclasses.replace(sense, tg_reset=True),
+            adc_circuit=for_sensing(config.adc.bits, config.adc.signed, config.adc.lsb_a,
+                                    sense, config.adc.dnl_seed))
+        config = dataclasses.replace(config, adc_circuit=trimmed(config.adc_circuit))
+        figures["adc_v_ref_scale"] = config.adc_circuit.v_ref_scale
     return config, figures
 
 
@@ -267,7 +265,7 @@ def run_compare(spec: CompareSpec, timeout_s: float | None = None,
                "engines": f"{a},{b}", "seed": spec.seed, "differential": spec.differential,
                "r_wire_ohm": spec.r_wire_ohm, "cell": spec.cell, "sparsity": spec.sparsity,
                "periphery": sense or "none", "periphery_level": level if sense else "none",
-               "adc_level": "transistor" if config.adc_circuit is not None else "behavioral",
+               "adc_level": config.adc_level,
                **({"pdk": config.sense.cmos.process.label,
                    "output_stage": config.sense.cmos.output}
                   if sense and config.sense.cmos is not None else {}),
