@@ -140,6 +140,26 @@ def library_lines(corner: str = "tt", mismatch: bool = False, root: Path | None 
     return f'.lib "{library_path(root)}" {corner}{"_mm" if mismatch else ""}\n'
 
 
+def selected_once(deck: str) -> str:
+    """``deck`` with each ``.lib`` selection kept at its first appearance only. Blocks
+    drawn on their own (the op-amps, the converters) each carry the line; a deck that
+    holds several must read the library once: ngspice re-reading it fails on the
+    binned cards' mismatch expressions ("Undefined parameter [l]"). Two different
+    sections of one library cannot share a deck (ValueError)."""
+    out, seen = [], {}
+    for line in deck.splitlines(keepends=True):
+        if line.lower().startswith(".lib "):
+            path, _, section = line.strip()[5:].rpartition(" ")
+            if path in seen:
+                if seen[path] != section:
+                    raise ValueError(f"one deck selects sections {seen[path]} and {section} "
+                                     f"of {path}")
+                continue
+            seen[path] = section
+        out.append(line)
+    return "".join(out)
+
+
 def instance(name: str, d: str, g: str, s: str, b: str, polarity: str, w_m: float,
              l_m: float) -> str:
     """One nfet_01v8 / pfet_01v8 (a subcircuit: ``X`` prefix; W, L in um under the

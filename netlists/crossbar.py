@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from device_models import sky130
 from device_models.cells import Cell, ResistorCell, check_fields
 from device_models.validation import ParamError, check_choice, check_range
 from netlists.netlist import Netlist, fmt
@@ -119,6 +120,12 @@ RESET_EDGE_S = 1e-12
 """Edge of the integrator's reset clock (behavioural switch)."""
 TG_RESET_EDGE_S = 100e-12
 """Edge of the reset clock driving a transistor-level integrator's transmission gate."""
+
+
+def reset_edge_s(sense) -> float:
+    """The reset clock's edge for this sensing (``SenseParams``): it rises over the
+    last ``reset_edge_s`` of each window, so the outputs are read before it."""
+    return TG_RESET_EDGE_S if sense.cmos is not None and sense.tg_reset else RESET_EDGE_S
 
 
 def sense_out_node(col: int) -> str:
@@ -227,8 +234,9 @@ def crossbar(p: CrossbarParams) -> Netlist:
         out.append(sensing.spice_subckt(sp))
         # the reset clock: 0/1 V for the behavioural switch, rail to rail with a
         # transistor edge for the transmission gate
-        e, on, off = ((RESET_EDGE_S, "1", "0") if sp.cmos is None or not sp.tg_reset else
-                      (TG_RESET_EDGE_S, fmt(sp.vdd_v / 2), fmt(-sp.vdd_v / 2)))
+        e = reset_edge_s(sp)
+        on, off = (("1", "0") if sp.cmos is None or not sp.tg_reset else
+                   (fmt(sp.vdd_v / 2), fmt(-sp.vdd_v / 2)))
         out.append(f"Vrst rst 0 PULSE({on} {off} {fmt(sp.t_reset_s)} {fmt(e)} {fmt(e)} "
                    f"{fmt(sp.t_int_s - 2 * e)} {fmt(sp.period_s)})\n"
                    if sp.sensor.integrating else "Vrst rst 0 0\n")
@@ -285,4 +293,5 @@ def crossbar(p: CrossbarParams) -> Netlist:
     # is written, as the harness does).
     kind = "dc" if points == k and k > 1 else "tran" if points == -1 else "op"
     out.append(f".print {kind} " + " ".join(sense_probe(j) for j in range(cols)) + "\n")
-    return Netlist(title=p.title, body="".join(out), probes=probes, points=points)
+    return Netlist(title=p.title, body=sky130.selected_once("".join(out)), probes=probes,
+                   points=points)

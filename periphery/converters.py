@@ -99,6 +99,9 @@ class AdcParams:
     """Bipolar input range (differential columns) instead of 0..i_fs."""
     offset_lsb: float = 0.0
     """Input-referred offset (LSB): positive moves every transition down."""
+    gain_error: float = 0.0
+    """Relative gain error of the transfer (a reference or read-chain gain off by that
+    fraction): codes come out (1 + gain_error) times the input, plus the offset."""
     inl_lsb: float = 0.0
     """Peak of a bow-shaped INL of the transitions (LSB)."""
     dnl_sigma_lsb: float = 0.0
@@ -122,6 +125,7 @@ class AdcParams:
         check_int("adc.cols_per_adc", self.cols_per_adc, 1, 4096)
         check_range("adc.i_fs_a", self.i_fs_a, 0.0, 1.0, lo_open=True)
         check_range("adc.offset_lsb", self.offset_lsb, -1e3, 1e3)
+        check_range("adc.gain_error", self.gain_error, -0.5, 0.5)
         check_range("adc.inl_lsb", self.inl_lsb, -1e3, 1e3)
         check_range("adc.dnl_sigma_lsb", self.dnl_sigma_lsb, 0.0, 0.5)
         check_int("adc.dnl_seed", self.dnl_seed, 0)
@@ -131,7 +135,7 @@ class AdcParams:
     @property
     def static_ideal(self) -> bool:
         return (self.offset_lsb == 0 and self.inl_lsb == 0 and self.dnl_sigma_lsb == 0
-                and self.offset_sigma_lsb == 0)
+                and self.offset_sigma_lsb == 0 and self.gain_error == 0)
 
     @property
     def max_code(self) -> int:
@@ -219,7 +223,9 @@ def adc_transitions(p: AdcParams, converter: int = 0) -> np.ndarray:
         t = ideal[0] + np.concatenate([[0.0], np.cumsum(widths)])
     if p.offset_sigma_lsb > 0:  # a stream of its own: the DNL draws stay as they were
         t = t - np.random.default_rng([p.dnl_seed, converter, 1]).normal(0.0, p.offset_sigma_lsb)
-    return t - p.offset_lsb + p.inl_lsb * _bow(c, p.min_code + 1, p.max_code)
+    # code = (1 + g) x + offset at the transitions: x = (t - offset) / (1 + g)
+    return (t - p.offset_lsb + p.inl_lsb * _bow(c, p.min_code + 1, p.max_code)) / (
+        1.0 + p.gain_error)
 
 
 def adc_codes(i_a: np.ndarray, p: AdcParams, rng: np.random.Generator | None = None

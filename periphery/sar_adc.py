@@ -33,6 +33,14 @@ none), nor the clocks' (ideal sources).
 
 The comparator clock is gated: it runs only while a bit is on trial and the input is
 not being sampled, so a conversion costs N decisions.
+
+Common-mode lift: the top plates hold the inputs' common mode, which the array's
+sensing outputs put anywhere in [-swing, 0]. The NMOS-input StrongARM on sky130
+stops deciding below about -0.3 V (measured: wrong codes at -0.45 V). A lift
+capacitor per side, its bottom driven from the lower to the upper rail shortly
+after the hold, moves both top plates up by ``lift_v`` (a common-mode step; its
+mismatch between the sides is a small differential offset). It attenuates the DAC's
+steps, which the reference trim takes up, and costs C_lift V_dd^2 per conversion.
 """
 
 from __future__ import annotations
@@ -53,10 +61,23 @@ from periphery.process import GENERIC, Process
 DIGITAL_DELAY_S = 10e-12
 """Propagation delay of every XSPICE gate, flip-flop and bridge: small against a bit
 period, so the register's timing is the clocks'."""
-BRIDGE_EDGE_S = 50e-12
-"""Rise and fall time of the digital-to-analog bridges that drive the switch drivers."""
+BRIDGE_EDGE_S = 200e-12
+"""Rise and fall time of the digital-to-analog bridges that drive the switch drivers
+and the comparator clock. At 50 ps ngspice's time step collapsed where the sky130
+StrongARM resets on a falling clock in an 8x8 array's deck; 200 ps is still short
+against the 5 ns bit."""
 CLOCK_EDGE_S = 100e-12
 """Edges of the sample and bit clocks."""
+DEFAULT_CM_LIFT_V = {"sky130": 0.45}
+"""The common-mode lift per process where ``cm_lift_v`` is None (others: none)."""
+SAMPLE_TAUS = 20
+"""Tracking time over the sample switches' time constant (nominal corner): 20 leaves
+e^-10 of a step at the slow corner, where the switches are about twice as slow. With
+2 um switches on sky130 the first conversion at ss kept 30 mV (8 LSB) of the bottom
+plates' kick into the sampling state."""
+CM_LIFT_DELAY_S = 0.3e-9
+"""The lift's bottom plates rise this long after the sample switches open, so the
+lift does not reach the sensing outputs."""
 T_GUARD_S = 0.5e-9
 """The sample switch opens this long before the sensing window ends (before the
 integrator's reset starts)."""
@@ -87,13 +108,21 @@ class SarAdcCircuit:
     """Bit period (s): comparator clock high for half of it, register clock at 30 %."""
     t_track_s: float = 20e-9
     """Sampling (tracking) time before the hold instant (s)."""
-    w_sample_m: float = 2e-6
-    """Sample-switch NMOS width (m); the PMOS is twice as wide."""
+    w_sample_m: float | None = None
+    """Sample-switch NMOS width (m; the PMOS twice as wide). None: sized for a
+    tracking time constant of ``t_track_s`` / ``SAMPLE_TAUS`` through the side's whole
+    capacitance at the process's nominal on-resistance (``sample_width_m``); at
+    sky130 ss the switch is twice as slow and still settles."""
     w_switch_unit_m: float = 0.05e-6
     """Bottom-plate NMOS switch width per unit capacitor (m), at least the process
     minimum; PMOS twice as wide, drivers half the switch."""
     vdd_v: float = 1.8
     """Rails at +-vdd / 2 for the switches, drivers and comparator."""
+    cm_lift_v: float | None = None
+    """Common-mode lift of the top plates at the hold (V; 0: none): keeps the
+    comparator's inputs in its range for sensing outputs down to -0.5 V. None: 0.45 V
+    on sky130, none on the generic card (its StrongARM decides at the array's common
+    mode, and with the lift its ramp's DNL went from 1.5 to 3.3 LSB)."""
     process: Process = GENERIC
     """Transistors: generic card or sky130 at a corner (with mismatch for Monte Carlo)."""
     comparator: StrongArmParams | None = field(default=None)
@@ -108,9 +137,12 @@ class SarAdcCircuit:
         check_range("sar.v_ref_scale", self.v_ref_scale, 0.5, 2.0)
         check_range("sar.t_bit_s", self.t_bit_s, 0.1e-9, 1e-6)
         check_range("sar.t_track_s", self.t_track_s, 0.1e-9, 1e-5)
-        check_range("sar.w_sample_m", self.w_sample_m, 0.42e-6, 1e-3)
+        if self.w_sample_m is not None:
+            check_range("sar.w_sample_m", self.w_sample_m, 0.42e-6, 1e-3)
         check_range("sar.w_switch_unit_m", self.w_switch_unit_m, 1e-9, 1e-4)
         check_range("sar.vdd_v", self.vdd_v, 1.2, 5.0)
+        if self.cm_lift_v is not None:
+            check_range("sar.cm_lift_v", self.cm_lift_v, 0.0, self.vdd_v / 2)
         if self.v_ref_v > self.vdd_v / 2:
             raise ParamError("sar.lsb_v", self.lsb_v, f"needs a reference 2^N LSB / 4 = "
                              f"{self.v_ref_v:.3g} V within the rails (+-{self.vdd_v / 2} V)")
@@ -119,6 +151,27 @@ class SarAdcCircuit:
     def v_ref_v(self) -> float:
         """Reference V_r: the DAC's differential LSB is 4 V_r / 2^N (times the trim)."""
         return self.lsb_v * 2**self.bits / 4 * self.v_ref_scale
+
+    @property
+    def sample_width_m(self) -> float:
+        """The sample switches' NMOS width (m): ``w_sample_m`` or the sized one."""
+        if self.w_sample_m is not None:
+            return self.w_sample_m
+        c_side = (2**self.bits + 1 + self.cm_units) * self.cu_f
+        return self.process.tg_width_for(self.t_track_s / SAMPLE_TAUS / c_side)
+
+    @property
+    def cm_units(self) -> int:
+        """Unit capacitors of the lift, per side: C_lift / (2^N C_u + C_lift) V_dd is
+        the lift (the parasitics make it a little less)."""
+        return round(2**self.bits * self.lift_v / (self.vdd_v - self.lift_v))
+
+    @property
+    def lift_v(self) -> float:
+        """The common-mode lift (V): ``cm_lift_v`` or the process's default."""
+        if self.cm_lift_v is not None:
+            return self.cm_lift_v
+        return DEFAULT_CM_LIFT_V.get(self.process.pdk, 0.0)
 
     @property
     def max_code(self) -> int:
@@ -161,33 +214,48 @@ def sampling_current_a(bits: int, swing_v: float, p: SarAdcCircuit | None = None
     top plate starts from the last residue, with the bottoms back at the sampling
     state)."""
     p = p or SarAdcCircuit()
-    return 2**bits * p.cu_f * 2 * swing_v / (p.t_track_s / 4)
+    return (2**bits + p.cm_units) * p.cu_f * 2 * swing_v / (p.t_track_s / 4)
 
 
 def capacitors(p: SarAdcCircuit, converter: int = 0) -> np.ndarray:
-    """(2, N + 1) capacitances (F): per side (p, n), the dummy unit then bit 0..N-1,
-    each the sum of its units' draws (the converter's own stream from ``cap_seed``)."""
+    """(2, N + 2) capacitances (F): per side (p, n), the dummy unit, bit 0..N-1, then
+    the common-mode lift, each the sum of its units' draws (the converter's own
+    stream from ``cap_seed``; the lift's are drawn last, so the others do not depend
+    on it)."""
     rng = np.random.default_rng([p.cap_seed, converter])
     units = 2 ** np.arange(p.bits)
-    out = np.empty((2, p.bits + 1))
+    out = np.empty((2, p.bits + 2))
     for side in range(2):
         out[side, 0] = p.cu_f * (1 + p.sigma_cu * rng.standard_normal())
         for k, n in enumerate(units):
             out[side, k + 1] = p.cu_f * (n + p.sigma_cu * np.sqrt(n) * rng.standard_normal())
+    n_cm = p.cm_units
+    out[:, -1] = p.cu_f * (n_cm + p.sigma_cu * np.sqrt(n_cm) * rng.standard_normal(2))
     return out
+
+
+def bit_capacitors(caps: np.ndarray) -> np.ndarray:
+    """(2, N) the bit capacitors of ``capacitors``' output."""
+    return caps[:, 1:-1]
 
 
 def subckt_name(p: SarAdcCircuit) -> str:
     return f"sar_{hashlib.sha1(repr(p).encode()).hexdigest()[:8]}"
 
 
-def _cap_param(side: int, k: int | None) -> str:
-    """Subcircuit parameter of one capacitor: side 0 p / 1 n, bit k or None (dummy)."""
+def _cap_param(side: int, k: int | str | None) -> str:
+    """Subcircuit parameter of one capacitor: side 0 p / 1 n, bit k, None (dummy) or
+    "cm" (the common-mode lift)."""
     return ("cp" if side == 0 else "cn") + ("d" if k is None else str(k))
 
 
+def _cap_keys(bits: int) -> list:
+    """The capacitor parameters in ``capacitors``' column order."""
+    return [None, *range(bits), "cm"]
+
+
 def spice_subckt(p: SarAdcCircuit) -> str:
-    """``<name> inp inn code samp sampb mclk rclk vdd vss vrp vrn`` with capacitor
+    """``<name> inp inn code samp sampb mclk rclk liftb vdd vss vrp vrn`` with capacitor
     parameters (``instance``); preceded by the comparator and the process's library.
     ``code`` is a probe: the register's code as a voltage (1 V per code)."""
     pr, n = p.process, p.bits
@@ -199,11 +267,21 @@ def spice_subckt(p: SarAdcCircuit) -> str:
         return pr.mos(k, d, g, s, "vdd" if pol == "p" else "vss", pol, w, lm)
 
     d = fmt(DIGITAL_DELAY_S)
-    params = " ".join(f"{_cap_param(s, k)}=1f" for s in range(2)
-                      for k in [None, *range(n)])
+    # the lift's driver: both lift capacitors through about 300 ohm (tau well under
+    # the half bit before the first decision)
+    w_cm = pr.tg_width_for(300.0)
+    # common-mode lift: bottoms at the upper rail from a delay after the hold until
+    # the last decision is in (the lift clock liftb low), else at the lower one, so
+    # the lift comes off while the top plates float, not into the sensing outputs
+    # when the sample switches close; an inverter on the rails
+    lift = ("" if p.cm_units == 0 else
+            m("cmp", "bcm", "liftb", "vdd", "p", 2 * w_cm)
+            + m("cmn", "bcm", "liftb", "vss", "n", w_cm)
+            + "Cpcm tp bcm {cpcm}\nCncm tn bcm {cncm}\n")
+    params = " ".join(f"{_cap_param(s, k)}=1f" for s in range(2) for k in _cap_keys(n))
     lines = [comparator_cmos.spice_subckt(cmp)
              + (pr.deck_models() if cmp.process != pr else ""),
-             f".subckt {subckt_name(p)} inp inn code samp sampb mclk rclk vdd vss vrp vrn "
+             f".subckt {subckt_name(p)} inp inn code samp sampb mclk rclk liftb vdd vss vrp vrn "
              f"params: {params}\n", pr.subckt_models(),
              f".model sar_ab adc_bridge(in_low=-0.1 in_high=0.1 rise_delay={d} "
              f"fall_delay={d})\n",
@@ -218,14 +296,15 @@ def spice_subckt(p: SarAdcCircuit) -> str:
              "Aclk [samp mclk rclk outp] [s_d m_d r_d keep] sar_ab\n",
              "Asn [sampb] [sn_d] sar_ab\n",
              # sample switches: transmission gates
-             pr.transmission_gate("sp", "inp", "tp", "samp", "sampb", p.w_sample_m),
-             pr.transmission_gate("sn", "inn", "tn", "samp", "sampb", p.w_sample_m),
+             pr.transmission_gate("sp", "inp", "tp", "samp", "sampb", p.sample_width_m),
+             pr.transmission_gate("sn", "inn", "tn", "samp", "sampb", p.sample_width_m),
              # dummies: bottoms at 0 V while sampling, then vrn (p) and vrp (n)
              "Cpd tp bpd {cpd}\nCnd tn bnd {cnd}\n",
              m("dp0", "bpd", "samp", "0", "n", pr.w_min_m),
              m("dp1", "bpd", "sampb", "vrn", "n", pr.w_min_m),
              m("dn0", "bnd", "samp", "0", "n", pr.w_min_m),
              m("dn1", "bnd", "samp", "vrp", "p", 2 * pr.w_min_m),
+             lift,
              f"Xcmp tn tp cclk outp outn vdd vss {comparator_cmos.subckt_name(cmp)}\n",
              "Cop outp 0 2f\nCon outn 0 2f\n",
              # comparator clock: the bit clock while a bit is on trial, not sampling
@@ -267,9 +346,9 @@ def instance(name: str, p: SarAdcCircuit, inp: str, inn: str, code: str,
              caps: np.ndarray) -> str:
     """One converter (``caps`` from ``capacitors``) on the shared clocks, rails and
     references of ``spice_clocks``."""
-    values = " ".join(f"{_cap_param(s, k)}={fmt(caps[s, 0 if k is None else k + 1])}"
-                      for s in range(2) for k in [None, *range(p.bits)])
-    return (f"X{name} {inp} {inn} {code} samp sampb mclk rclk avdd avss vrp vrn "
+    values = " ".join(f"{_cap_param(s, k)}={fmt(caps[s, j])}" for s in range(2)
+                      for j, k in enumerate(_cap_keys(p.bits)))
+    return (f"X{name} {inp} {inn} {code} samp sampb mclk rclk liftb avdd avss vrp vrn "
             f"{subckt_name(p)} {values}\n")
 
 
@@ -300,7 +379,8 @@ def bit_period_s(p: SarAdcCircuit, period_s: float) -> float:
 def spice_clocks(p: SarAdcCircuit, period_s: float) -> str:
     """Top-level clocks, rails and references shared by every converter: sample
     (high for ``t_track_s`` up to each hold instant), the bit clock (rising half a bit
-    after the hold), the register clock (30 % of a bit after it)."""
+    after the hold), the register clock (30 % of a bit after it), the common-mode lift
+    (low from ``CM_LIFT_DELAY_S`` after the hold until N + 1 bits after it)."""
     h = fmt(p.vdd_v / 2)
     e = CLOCK_EDGE_S
     tb = bit_period_s(p, period_s)
@@ -317,13 +397,18 @@ def spice_clocks(p: SarAdcCircuit, period_s: float) -> str:
             f"{fmt(tb / 2 - e)} {fmt(tb)})\n"
             f"Vrclk rclk 0 PULSE(-{h} {h} {fmt(m_rise + 0.3 * tb)} {fmt(e)} {fmt(e)} "
             f"{fmt(tb / 2 - e)} {fmt(tb)})\n"
+            f"Vliftb liftb 0 PULSE({h} -{h} {fmt(period_s - T_GUARD_S + CM_LIFT_DELAY_S)} "
+            f"{fmt(e)} {fmt(e)} {fmt((p.bits + 1) * tb - CM_LIFT_DELAY_S)} {fmt(period_s)})\n"
             + ("" if p.signed else f"Vadcref {UNSIGNED_REF} 0 {fmt(half_scale)}\n"))
 
 
-TRAN_OPTIONS = ("reltol=1e-4",)
-"""Transient tolerance of a deck with converters: at reltol 1e-5 ngspice's time step
+TRAN_OPTIONS = ("reltol=1e-4", "abstol=1e-10", "vntol=1e-6")
+"""Transient tolerances of a deck with converters: at reltol 1e-5 ngspice's time step
 collapses where the latch regenerates on an XSPICE-bridged clock edge; 1e-4 keeps an
-integrator's charge error near 1e-4 of full scale (0.01 LSB at 8 bits)."""
+integrator's charge error near 1e-4 of full scale (0.01 LSB at 8 bits). With the
+array's abstol 1e-13 A and vntol 1e-8 V the sky130 StrongARM's reset edge collapsed
+the step at the ff corner; 0.1 nA and 1 uV are 2e-4 and 3e-4 of an 8-bit LSB
+(0.4 uA, 3.9 mV on an 8x8 array)."""
 UNSIGNED_REF = "aref"
 """Node an unsigned converter's n side samples: -2^(N-1) LSB."""
 ADC_RAILS = ("i(vavdd)", "i(vavss)", "i(vrp)", "i(vrn)")

@@ -48,6 +48,7 @@ def test_quantizers_clip_and_round():
     (AdcParams, {"bits": 1, "signed": True}, "adc.bits"),
     (DacParams, {"bits": 1, "signed": True}, "dac.bits"),
     (AdcParams, {"i_fs_a": -1e-6}, "adc.i_fs_a"),
+    (AdcParams, {"gain_error": 0.8}, "adc.gain_error"),
 ])
 def test_periphery_validation(cls, kw, field):
     with pytest.raises(ParamError) as exc:
@@ -75,6 +76,18 @@ def test_adc_static_errors_move_the_transitions():
     # Codes jump exactly at the transitions (1 uA = 1 LSB here).
     assert adc_codes(np.array([t[10] - 1e-9]) * 1e-6, p)[0] == 10
     assert adc_codes(np.array([t[10] + 1e-9]) * 1e-6, p)[0] == 11
+
+
+def test_adc_gain_error_and_offset_scale_the_codes():
+    """code = round((1 + g) x + offset): at g = +5 % and offset -2 LSB an input of
+    100.2 LSB reads 103 (105.21 - 2), and -60.2 LSB reads -65 (-63.21 - 2); the sign
+    of g matters (g = -5 %: 93, -59)."""
+    lsb = 1e-6
+    x = np.array([100.2, -60.2]) * lsb
+    p = AdcParams(bits=8, i_fs_a=127 * lsb, offset_lsb=-2.0, gain_error=0.05)
+    np.testing.assert_array_equal(adc_codes(x, p), [103, -65])
+    q = AdcParams(bits=8, i_fs_a=127 * lsb, offset_lsb=-2.0, gain_error=-0.05)
+    np.testing.assert_array_equal(adc_codes(x, q), [93, -59])
 
 
 def test_adc_thermal_noise_is_seeded_and_sized():

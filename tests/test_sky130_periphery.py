@@ -164,6 +164,40 @@ def test_hardware_offset_sigma_reaches_the_layer_outputs():
     assert col_shift.max() > 3 * np.abs(y0).max() / 127 / 2
 
 
+def test_hardware_read_chain_gain_offset_and_noise_reach_the_layer_outputs():
+    """HardwareConfig.adc_gain_error / adc_offset_lsb / adc_noise_lsb (a corner's
+    measured transfer): +10 % gain scales the outputs by 1.10 (fit within 1 %: the
+    outputs span +-127 LSB, so rounding moves the slope by < 0.5 %); +-3 LSB of offset
+    shifts every output by +-3 LSB exactly (rounding commutes with integer shifts);
+    2 LSB of noise spreads repeated reads by 2 LSB (20 % budget: 1,024 reads)."""
+    from cosim.nn.layers import HardwareConfig, programmed_layer
+
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(16, 8))
+    x = rng.uniform(size=(128, 16))
+
+    def layer(**kw):
+        hw = HardwareConfig(cell="resistor", tile_rows=16, tile_cols=8, read_noise=False,
+                            write_variation=False, **kw)
+        return programmed_layer(w, hw, np.random.default_rng(1), x)
+
+    base = layer()
+    y0, lsb = base.forward(x), np.abs(base.forward(x)).max() / 127
+    y_gain = layer(adc_gain_error=0.1).forward(x)
+    ok = np.abs(y_gain) < 0.99 * np.abs(y_gain).max()  # away from the clip
+    slope = float(np.sum(y_gain[ok] * y0[ok]) / np.sum(y0[ok] ** 2))
+    assert slope == pytest.approx(1.10, abs=0.01)
+    for off in (3.0, -3.0):
+        shift = layer(adc_offset_lsb=off).forward(x) - y0
+        inside = np.abs(y0) < 120 * lsb
+        np.testing.assert_allclose(shift[inside], off * lsb, rtol=1e-9)
+    noisy = layer(adc_noise_lsb=2.0)
+    noisy.hw = dataclasses.replace(noisy.hw, read_noise=True)
+    reads = np.stack([noisy.forward(x[:8], np.random.default_rng(k)) for k in range(128)])
+    spread = float(reads.std(axis=0).mean() / lsb)
+    assert spread == pytest.approx(np.sqrt(4 + 1 / 12), rel=0.2)
+
+
 def test_process_and_cli_refuse_bad_combinations():
     with pytest.raises(ParamError, match="corner"):
         Process("generic", "ff")
@@ -192,3 +226,69 @@ def test_bench_cli_monte_carlo_writes_the_report(tmp_path):
     html = (run / "report.html").read_text()
     assert "Monte Carlo" in html and "data:image/png;base64" in html
     assert (run / "manifest.json").exists()
+
+
+def test_transfer_fit_recovers_gain_offset_and_residual():
+    """code = round(1.03 x + 2.0) over +-100 LSB: the fit gives +3 % and 2.0 LSB within
+    0.01 % / 0.02 LSB (rounding averages out over 2,001 points), a residual sigma of
+    rounding's 1/sqrt(12) = 0.289 within 5 %, and noise beyond rounding ~ 0."""
+    from cosim.studies.corners import noise_beyond_rounding, transfer_fit
+
+    x = np.linspace(-100, 100, 2001)
+    fit = transfer_fit(x, np.rint(1.03 * x + 2.0), 127)
+    assert fit["gain_error"] == pytest.approx(0.03, abs=1e-4)
+    assert fit["offset_lsb"] == pytest.approx(2.0, abs=0.02)
+    assert fit["residual_sigma_lsb"] == pytest.approx(12**-0.5, rel=0.05)
+    assert noise_beyond_rounding(fit["residual_sigma_lsb"]) < 0.1
+    noisy = transfer_fit(x, np.rint(x + np.random.default_rng(0).normal(0, 1.5, x.size)), 127)
+    assert noise_beyond_rounding(noisy["residual_sigma_lsb"]) == pytest.approx(1.5, rel=0.1)
+    with pytest.raises(ParamError, match="vectors"):
+        transfer_fit(np.array([130.0, 140.0]), np.array([127, 127]), 127)
+
+
+def test_cli_corners_refuses_bad_input():
+    runner = CliRunner()
+    for args, field in ((["corners", "--corners", "tt,xx"], "corners"),
+                        (["corners", "--adc-level", "auto"], "adc_level"),
+                        (["corners", "--sense", "cap"], "sense")):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 2, r.output
+        assert field in r.output
+
+
+def test_ngspice_seed_zero_is_refused():
+    """ngspice takes ``.option seed=0`` as a seed from the clock: two decks with it draw
+    different mismatch (seen in a Monte Carlo whose first group read NaN), so the
+    benches refuse it."""
+    from cosim.simulators import ngspice
+
+    assert ngspice.seed_option(7) == ".option seed=7\n"
+    for bad in (0, -3):
+        with pytest.raises(ValueError, match="seed"):
+            ngspice.seed_option(bad)
+
+
+@pytest.mark.ngspice
+def test_corners_command_reads_each_corner_from_the_circuit(tmp_path):
+    """``cosim corners`` on a 2x1 pair at ss and ff (behavioural converters: the SAR's
+    own decks are covered in test_sar_adc): each corner is its own circuit (the
+    op-amps' supply current, hence the sensing energy per MAC, differs by more than
+    1 %; same inputs), the transfer is fitted, the files and manifest are written."""
+    from cosim.studies.corners import CornerSpec, corners_command
+
+    spec = CornerSpec(corners=("ss", "ff"), rows=2, cols=1, vectors=6,
+                      adc_level="behavioral")
+    run_dir, summary = corners_command(spec, tmp_path)
+    ss, ff = summary["corners"]
+    assert (ss["corner"], ff["corner"]) == ("ss", "ff")
+    e_ss, e_ff = ss["energy_sensing_J_per_MAC"], ff["energy_sensing_J_per_MAC"]
+    assert e_ss > 0 and e_ff > 0 and abs(e_ss / e_ff - 1) > 0.01
+    assert ss["opamp_dc_gain"] != ff["opamp_dc_gain"]
+    for r in (ss, ff):
+        # the sensing chain against the ideal read: a few % and LSB (the virtual-ground
+        # lift and the op-amp's figures), not a broken read
+        assert abs(r["gain_error"]) < 0.2 and abs(r["offset_lsb"]) < 5 and r["points"] >= 3
+        assert r["energy_J_per_MAC"] == pytest.approx(sum(
+            r[f"energy_{b}_J_per_MAC"] for b in ("array", "sensing", "dac", "adc")))
+    for name in ("corners.csv", "corners.json", "corners.png", "manifest.json"):
+        assert (run_dir / name).exists(), name

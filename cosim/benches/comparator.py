@@ -57,7 +57,7 @@ def _deck(p: StrongArmParams, levels: np.ndarray, instances: int = 1, seed: int 
                       f"{comparator_cmos.subckt_name(p)}\nCp{k} outp{sfx} 0 5f\n"
                       f"Cn{k} outn{sfx} 0 5f\n"
                       for k, sfx in enumerate(_suffixes(instances), start=1))
-            + ("" if seed is None else f".option seed={seed}\n")
+            + ("" if seed is None else ngspice.seed_option(seed))
             + ".options noacct klu\n.save "
             + " ".join(f"v(outp{sfx}) v(outn{sfx})" for sfx in _suffixes(instances))
             + " v(clk) i(vsp) i(vsn)\n"

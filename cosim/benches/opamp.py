@@ -141,7 +141,7 @@ def offsets(p: CmosOpamp, instances: int, seed: int, timeout_s: float | None = 6
     name = opamp_cmos.subckt_name(p)
     deck = ("* op-amp offsets\n" + opamp_cmos.spice_subckt(p) + _rails(p)
             + "".join(f"X{k} 0 out{k} out{k} vdd vss {name}\n" for k in range(instances))
-            + f".option seed={seed}\n.options noacct klu\n.op\n")
+            + ngspice.seed_option(seed) + ".options noacct klu\n.op\n")
     plot = ngspice.run_deck(deck, name="opamp-mc", timeout_s=timeout_s).plot
     a0 = open_loop(dataclasses.replace(p, process=dataclasses.replace(p.process,
                                                                        mismatch=False)))[0]

@@ -26,7 +26,7 @@ from device_models.spice_text import fmt
 from periphery import sar_adc
 from periphery.sar_adc import SarAdcCircuit
 
-TRIM_LEVELS = 13
+TRIM_LEVELS = 25
 """Levels of the gain calibration, spread over +-90 % of the full scale."""
 
 
@@ -55,7 +55,7 @@ def _deck(p: SarAdcCircuit, vx: np.ndarray, period: float, caps: list[np.ndarray
             inn = sar_adc.UNSIGNED_REF
         out.append(sar_adc.instance(f"a{i}", p, f"p{i}", inn, f"code{i}", c))
     t_stop = (k + 1) * period - sar_adc.T_GUARD_S
-    out.append(("" if seed is None else f".option seed={seed}\n")
+    out.append(("" if seed is None else ngspice.seed_option(seed))
                + ".options noacct klu\n.save "
                + " ".join(f"v(code{i})" for i in range(len(caps)))
                + " " + " ".join(sar_adc.ADC_RAILS) + "\n"
@@ -174,17 +174,27 @@ def ramp(p: SarAdcCircuit, steps_per_lsb: int = 4, jobs: int | None = None) -> S
     return figures(levels, codes, p, energy)
 
 
+TRIM_STEPS = 3
+TRIM_TOLERANCE = 0.01
+"""A trim step that moves the gain by less than this stops the trim."""
+
+
 @functools.lru_cache(maxsize=32)
 def trimmed(p: SarAdcCircuit) -> SarAdcCircuit:
     """``p`` with its reference trimmed for unity gain: the codes of ``TRIM_LEVELS``
-    levels over +-90 % of the full scale, fitted by a line, scale V_r by its slope
-    (one step; the attenuation is linear in V_r)."""
+    levels over +-90 % of the full scale, fitted by a line, scale V_r by its slope,
+    repeated until the slope is within ``TRIM_TOLERANCE`` of 1 (at most
+    ``TRIM_STEPS`` times: the attenuation is nearly linear in V_r, so one or two)."""
     span = 0.9 * p.max_code
     lo = -span if p.signed else 0.1 * p.max_code
     levels = np.linspace(lo, span, TRIM_LEVELS) + 0.25  # off the transitions
-    codes, _ = convert(p, levels * p.lsb_v)
-    slope = float(np.polyfit(levels, codes[:, 0], 1)[0])
-    return dataclasses.replace(p, v_ref_scale=p.v_ref_scale * slope)
+    for _ in range(TRIM_STEPS):
+        codes, _ = convert(p, levels * p.lsb_v)
+        slope = float(np.polyfit(levels, codes[:, 0], 1)[0])
+        p = dataclasses.replace(p, v_ref_scale=p.v_ref_scale * slope)
+        if abs(slope - 1.0) < TRIM_TOLERANCE:
+            break
+    return p
 
 
 CARRY_WINDOW_LSB = (-2.5, 1.5)
@@ -209,13 +219,20 @@ def _carry_group(q: SarAdcCircuit, index: np.ndarray, ng_seed: int, steps_per_ls
     return offset, dnl
 
 
+def behavioral_dnl_sigma_lsb(msb_dnl_sigma_lsb: float, bits: int) -> float:
+    """The behavioural SAR model's ``AdcParams.dnl_sigma_lsb`` (unit-capacitor sigma in
+    LSB; bit k off by it times sqrt(2^k)) whose MSB carry spreads as measured: that
+    carry's DNL is bit N-1 against bits 0..N-2, variance sigma^2 (2^N - 1)."""
+    return float(msb_dnl_sigma_lsb / np.sqrt(2.0**bits - 1.0))
+
+
 def msb_dnl(p: SarAdcCircuit, instances: int, seed: int, steps_per_lsb: int = 8,
             jobs: int | None = None, timeout_s: float | None = 3600.0
             ) -> tuple[np.ndarray, np.ndarray]:
     """(offset (LSB), DNL of codes -1 and 0 (instances, 2)) of ``instances`` signed
     converters, each with its own capacitors (``cap_seed`` = seed, converter = index)
     and transistor mismatch (``p.process.mismatch``), in ``jobs`` groups run in
-    parallel (group g draws from ngspice seed 1000 seed + g).
+    parallel (group g draws from ngspice seed 1000 seed + g + 1; 0 would be the clock).
 
     Two decks per group, of the same converters (same draws): one conversion at V_x = 0
     finds each one's offset to half an LSB; then a ramp over ``CARRY_WINDOW_LSB``
@@ -227,7 +244,7 @@ def msb_dnl(p: SarAdcCircuit, instances: int, seed: int, steps_per_lsb: int = 8,
     jobs = jobs or max(1, min(4, os.cpu_count() or 1))
     groups = [g for g in np.array_split(np.arange(instances), jobs) if len(g)]
     with ThreadPoolExecutor(max_workers=len(groups)) as pool:
-        out = list(pool.map(lambda g: _carry_group(q, groups[g], 1000 * seed + g,
+        out = list(pool.map(lambda g: _carry_group(q, groups[g], 1000 * seed + g + 1,
                                                    steps_per_lsb, timeout_s),
                             range(len(groups))))
     return (np.concatenate([o for o, _ in out]), np.concatenate([d for _, d in out]))

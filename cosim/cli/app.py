@@ -169,7 +169,7 @@ def check_run_options(run_dir: Path | None, resume: bool, scheduler: str | None,
 
 
 TIMEOUT_S = {"compare": 3600.0, "energy": 3600.0, "irdrop": 3600.0, "train": 21600.0,
-             "evaluate": 21600.0, "bench": 3600.0}
+             "evaluate": 21600.0, "bench": 3600.0, "corners": 3600.0}
 """Default --timeout of each long command: above what its README examples need
 (the longest, the transistor-level TIA compare, ~15 min on 2 busy cores)."""
 
@@ -488,6 +488,44 @@ def energy(
     typer.echo(f"ADC: {summary['converters']} x {adc_bits}-bit {adc_arch}, {cols_per_adc} "
                f"column(s) each: {summary['adc_time_per_vector_s'] * 1e9:.3g} ns per vector "
                f"(sensing window {summary['sense_period_s'] * 1e9:.3g} ns)")
+    typer.echo(f"results: {run_dir}")
+
+
+@app.command()
+@handle_errors
+def corners(
+    corners: Annotated[str, typer.Option(
+        help="Comma-separated sky130 corners (tt,ff,ss,sf,fs) or 'all'.")] = "all",
+    rows: Rows = 8,
+    cols: Cols = 4,
+    vectors: Vectors = 8,
+    seed: Seed = 0,
+    sense: Annotated[str, typer.Option(help="integrator | tia")] = "integrator",
+    output_stage: OutputStage = "class_ab",
+    adc_level: Annotated[str, typer.Option(
+        help="transistor (SAR ADC circuits in the deck) | behavioral.")] = "transistor",
+    results: Results = Path("results"),
+    timeout: Timeout = TIMEOUT_S["corners"],
+) -> None:
+    """The transistor-level read chain on sky130 at each corner (differential FeFET
+    array, CMOS op-amps and SAR ADCs in one deck) against the ideal read: transfer
+    (gain error, offset, residual in LSB) and energy per MAC by block."""
+    from cosim.studies.corners import CornerSpec, corners_command
+    from device_models import sky130
+
+    names = sky130.CORNERS if corners.strip() == "all" else tuple(
+        c.strip() for c in corners.split(",") if c.strip())
+    spec = CornerSpec(corners=names, rows=rows, cols=cols, vectors=vectors, sense=sense,
+                      output=output_stage, adc_level=adc_level, seed=seed)
+    run_dir, summary = stoppable("corners", timeout, corners_command, spec, results, timeout)
+    typer.echo(f"sky130, {rows}x{cols} differential FeFET, {sense} ({output_stage}), ADC "
+               f"{adc_level}, {vectors} vectors; per MAC: array / sensing / dac / adc = total")
+    for r in summary["corners"]:
+        e = [r[f"energy_{b}_J_per_MAC"] * 1e15 for b in ("array", "sensing", "dac", "adc")]
+        typer.echo(f"{r['corner']}: gain {r['gain_error']:+.2%}, offset {r['offset_lsb']:+.2f} "
+                   f"LSB, residual {r['residual_sigma_lsb']:.2f} LSB (max "
+                   f"{r['max_err_lsb']:.0f}); {' / '.join(f'{v:.0f}' for v in e)} = "
+                   f"{r['energy_J_per_MAC'] * 1e15:.0f} fJ")
     typer.echo(f"results: {run_dir}")
 
 

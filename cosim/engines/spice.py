@@ -32,11 +32,11 @@ from cosim.simulators import ngspice, osdi
 from device_models.validation import ParamError, check_choice, check_int
 from netlists.crossbar import (
     RAIL_PROBES,
-    RESET_EDGE_S,
     CrossbarParams,
     adc_code_probe,
     crossbar,
     driver_probe,
+    reset_edge_s,
     sense_out_probe,
     sense_probe,
     sense_supply_probe,
@@ -184,7 +184,9 @@ class SpiceEngine(EngineBase):
             on_progress=None if report is None else lambda t: report(t / period)).plot
         t = plot["time"]
         k, rows, cols = len(codes), state.rows, state.phys_cols
-        t_sample = (np.arange(k) + 1) * period - RESET_EDGE_S
+        # read before the reset clock's edge: within the transmission gate's 100 ps
+        # edge the integrator is already discharging
+        t_sample = (np.arange(k) + 1) * period - reset_edge_s(sp)
         v_out = np.stack([np.interp(t_sample, t, plot[sense_out_probe(j)])
                           for j in range(cols)], axis=1)
         i_col = sp.sensor.current_from_output(sp, v_out)

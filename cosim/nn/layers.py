@@ -140,6 +140,16 @@ class HardwareConfig:
     """Sigma of every column converter's own input offset (LSB): the periphery's
     mismatch (comparator and op-amp offsets, ``cosim bench --mc``), drawn per tile
     and column when the layer is programmed."""
+    adc_gain_error: float = 0.0
+    """Relative gain error of every column's read chain (sensing and converter), as a
+    transistor-level transfer measures it (``cosim corners``)."""
+    adc_offset_lsb: float = 0.0
+    """Systematic input offset of every column's read chain (LSB), the same on every
+    converter (a corner's, not a mismatch draw)."""
+    adc_noise_lsb: float = 0.0
+    """Input-referred error per conversion (LSB, 1 sigma): thermal noise, or a measured
+    transfer's residual after gain and offset, drawn anew per read (with read_noise on,
+    as the cells' read noise)."""
 
     def __post_init__(self) -> None:
         check_cell_kind("hardware.cell", self.cell)
@@ -177,6 +187,9 @@ class HardwareConfig:
         check_int("hardware.program_pulses", self.program_pulses, 1, 10_000)
         check_range("hardware.read_time_s", self.read_time_s, 1e-12, 1.0)
         check_range("hardware.adc_offset_sigma_lsb", self.adc_offset_sigma_lsb, 0.0, 1e3)
+        check_range("hardware.adc_gain_error", self.adc_gain_error, -0.5, 0.5)
+        check_range("hardware.adc_offset_lsb", self.adc_offset_lsb, -1e3, 1e3)
+        check_range("hardware.adc_noise_lsb", self.adc_noise_lsb, 0.0, 1e3)
         if self.programming == "pulse" and self.cell == "resistor":
             raise ParamError("hardware.programming", "pulse",
                              "needs a cell with a switching model (fefet or sparse_fefet)")
@@ -329,7 +342,10 @@ class AnalogLayer:
             seed = (int(np.random.SeedSequence([self._adc_seed, ri, ci]).generate_state(1)[0])
                     if sigma > 0 else 0)
             self.adc[ri, ci] = AdcParams(self.hw.adc_bits, float(max(i_fs, 1e-15)), signed=True,
-                                         offset_sigma_lsb=sigma, dnl_seed=seed)
+                                         offset_sigma_lsb=sigma, dnl_seed=seed,
+                                         gain_error=self.hw.adc_gain_error,
+                                         offset_lsb=self.hw.adc_offset_lsb,
+                                         noise_lsb=self.hw.adc_noise_lsb)
             self._reference[ri, ci] = float(a.mean())
 
     def _reference_read(self, ri: int, ci: int, age_s: float | None) -> np.ndarray:

@@ -111,6 +111,15 @@ class RunOutput:
         return self.plots[-1]
 
 
+def seed_option(seed: int) -> str:
+    """The deck line that seeds ngspice's random draws (``agauss`` mismatch). ngspice
+    takes seed 0 as "from the clock" (two runs then draw differently), so seeds
+    start at 1."""
+    if int(seed) < 1:
+        raise ValueError(f"ngspice seed {seed}: must be >= 1 (0 seeds from the clock)")
+    return f".option seed={int(seed)}\n"
+
+
 def run_deck(
     deck: str,
     *,

@@ -60,6 +60,8 @@ if not args.no_ramp:
             "cu_f": p.cu_f,
             "sigma_cu": p.sigma_cu,
             "v_ref_scale": pt.v_ref_scale,
+            "cm_lift_v": p.lift_v,
+            "cm_units": p.cm_units,
             "offset_lsb": f.offset_lsb,
             "gain_error": f.gain_error,
             "dnl_max_lsb": f.dnl_max_lsb,
@@ -93,13 +95,17 @@ if args.mc:
         "msb_dnl_sigma_lsb": float(np.nanstd(dnl[:, 0], ddof=1)),
         "msb_dnl_max_lsb": float(np.nanmax(np.abs(dnl[:, 0]))),
         "next_dnl_sigma_lsb": float(np.nanstd(dnl[:, 1], ddof=1)),
+        "msb_dnl_mean_lsb": float(np.nanmean(dnl[:, 0])),
         "offset_lsb": offset.tolist(),
         "msb_dnl_lsb": dnl[:, 0].tolist(),
         "seconds": time.perf_counter() - t0,
     }
+    mc["behavioral_dnl_sigma_lsb"] = bench.behavioral_dnl_sigma_lsb(mc["msb_dnl_sigma_lsb"],
+                                                                    p.bits)
     write("mc", mc)
     print(
         f"Monte Carlo ({mc['measured']}/{args.mc} measured): offset sigma "
         f"{mc['offset_sigma_lsb']:.2f} LSB, MSB-carry DNL sigma {mc['msb_dnl_sigma_lsb']:.3f} "
-        f"LSB (max {mc['msb_dnl_max_lsb']:.2f}), next code {mc['next_dnl_sigma_lsb']:.3f} LSB"
+        f"LSB (max {mc['msb_dnl_max_lsb']:.2f}), next code {mc['next_dnl_sigma_lsb']:.3f} LSB; "
+        f"behavioural AdcParams(arch='sar', dnl_sigma_lsb={mc['behavioral_dnl_sigma_lsb']:.4f})"
     )
