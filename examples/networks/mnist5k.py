@@ -124,6 +124,29 @@ def trained(net: str, seed: int, epochs: int, data: Split) -> tuple:
     return model, val, ep
 
 
+def deployed_chips(seed: int, epochs: int, chips: int, configs: dict[str, dict],
+                   test_limit: int | None) -> dict:
+    """One seed's float LeNet (epoch chosen on validation), then ``chips`` deployments
+    onto 128x128 tiles with 8-bit ADCs per named set of ``HardwareConfig`` fields
+    (each chip its own device and converter draws): the periphery studies' job."""
+    from cosim.nn.analog_torch import convert_to_analog
+    from cosim.nn.layers import HardwareConfig
+
+    t0 = time.time()
+    data = split(seed, test_limit)
+    model, _, ep = trained("lenet", seed, epochs, data)
+    row = {"seed": seed, "float_epochs": ep, "float_test_acc": accuracy(model, data.xt, data.yt),
+           "chips": {}}
+    for name, fields in configs.items():
+        hw = HardwareConfig(tile_rows=128, tile_cols=64, adc_bits=8, **fields)
+        row["chips"][name] = [
+            accuracy(convert_to_analog(model, hw, calibration=data.x[:256],
+                                       seed=seed * 1000 + chip), data.xt, data.yt)
+            for chip in range(chips)]
+    row["seconds"] = time.time() - t0
+    return row
+
+
 def job(net: str, seed: int, epochs: int, hwa_epochs: int, test_limit: int | None) -> dict:
     from cosim.nn.analog_torch import convert_to_analog, program_analog, set_mode, tile_report
     from cosim.nn.layers import HardwareConfig

@@ -36,24 +36,9 @@ IDEAL = "ideal read chain"
 
 def job(seed: int, epochs: int, chips: int, chains: dict[str, dict],
         test_limit: int | None) -> dict:
-    from mnist5k import accuracy, split, trained
+    from mnist5k import deployed_chips
 
-    from cosim.nn.analog_torch import convert_to_analog
-    from cosim.nn.layers import HardwareConfig
-
-    t0 = time.time()
-    data = split(seed, test_limit)
-    model, _, ep = trained("lenet", seed, epochs, data)
-    row = {"seed": seed, "float_epochs": ep, "float_test_acc": accuracy(model, data.xt, data.yt),
-           "chips": {}}
-    for name, chain in chains.items():
-        hw = HardwareConfig(tile_rows=128, tile_cols=64, adc_bits=8, **chain)
-        row["chips"][name] = [
-            accuracy(convert_to_analog(model, hw, calibration=data.x[:256],
-                                       seed=seed * 1000 + chip), data.xt, data.yt)
-            for chip in range(chips)]
-    row["seconds"] = time.time() - t0
-    return row
+    return deployed_chips(seed, epochs, chips, chains, test_limit)
 
 
 def circuit_figures(out: Path, mc: int, quick: bool) -> tuple[dict, dict]:

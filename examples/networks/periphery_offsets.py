@@ -25,24 +25,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 def job(seed: int, epochs: int, chips: int, sigmas: tuple[float, ...],
         test_limit: int | None) -> dict:
-    from mnist5k import accuracy, split, trained
+    from mnist5k import deployed_chips
 
-    from cosim.nn.analog_torch import convert_to_analog
-    from cosim.nn.layers import HardwareConfig
-
-    t0 = time.time()
-    data = split(seed, test_limit)
-    model, _, ep = trained("lenet", seed, epochs, data)
-    row = {"seed": seed, "float_epochs": ep, "float_test_acc": accuracy(model, data.xt, data.yt),
-           "chips": {}}
-    for sigma in sigmas:
-        hw = HardwareConfig(tile_rows=128, tile_cols=64, adc_bits=8, adc_offset_sigma_lsb=sigma)
-        row["chips"][str(sigma)] = [
-            accuracy(convert_to_analog(model, hw, calibration=data.x[:256],
-                                       seed=seed * 1000 + chip), data.xt, data.yt)
-            for chip in range(chips)]
-    row["seconds"] = time.time() - t0
-    return row
+    return deployed_chips(seed, epochs, chips,
+                          {str(s): {"adc_offset_sigma_lsb": s} for s in sigmas}, test_limit)
 
 
 def main() -> None:
