@@ -125,7 +125,7 @@ TG_RESET_EDGE_S = 100e-12
 def reset_edge_s(sense) -> float:
     """The reset clock's edge for this sensing (``SenseParams``): it rises over the
     last ``reset_edge_s`` of each window, so the outputs are read before it."""
-    return TG_RESET_EDGE_S if sense.cmos is not None and sense.tg_reset else RESET_EDGE_S
+    return TG_RESET_EDGE_S if sense.transistor_reset else RESET_EDGE_S
 
 
 def sense_out_node(col: int) -> str:
@@ -235,8 +235,8 @@ def crossbar(p: CrossbarParams) -> Netlist:
         # the reset clock: 0/1 V for the behavioural switch, rail to rail with a
         # transistor edge for the transmission gate
         e = reset_edge_s(sp)
-        on, off = (("1", "0") if sp.cmos is None or not sp.tg_reset else
-                   (fmt(sp.vdd_v / 2), fmt(-sp.vdd_v / 2)))
+        on, off = ((fmt(sp.vdd_v / 2), fmt(-sp.vdd_v / 2)) if sp.transistor_reset
+                   else ("1", "0"))
         out.append(f"Vrst rst 0 PULSE({on} {off} {fmt(sp.t_reset_s)} {fmt(e)} {fmt(e)} "
                    f"{fmt(sp.t_int_s - 2 * e)} {fmt(sp.period_s)})\n"
                    if sp.sensor.integrating else "Vrst rst 0 0\n")

@@ -90,7 +90,7 @@ class Integrator:
         # on the op-amp's process, rst swinging between the rails (its charge injection
         # and clock feed-through land on the column and Cf when it opens).
         r_dump = p.t_reset_s / (10 * p.c_int_f)
-        if p.cmos is not None and p.tg_reset:
+        if p.transistor_reset:
             pr = p.cmos.process
             return (f"Cf out col {fmt(p.c_int_f)}\nErstb rstb 0 rst 0 -1\n"
                     + pr.transmission_gate("rs", "out", "col", "rst", "rstb",
@@ -197,6 +197,12 @@ class SenseParams:
     """Transistor-level op-amp (SPICE face); None = the behavioural op-amp. With it,
     opamp_gain / gbw_hz / r_out_ohm / offset_sys_v / i_bias_a are the behavioural
     stand-in's figures (see cosim.benches.opamp.macro_model)."""
+
+    @property
+    def transistor_reset(self) -> bool:
+        """The reset switch is a transmission gate (``tg_reset`` on a transistor-level
+        op-amp); otherwise the ideal switch."""
+        return self.cmos is not None and self.tg_reset
 
     def __post_init__(self) -> None:
         check_choice("sense.kind", self.kind, tuple(SENSE_KINDS))

@@ -136,6 +136,16 @@ AdcLevel = Annotated[str, typer.Option(
          "periphery).")]
 
 
+def parse_corners(text: str) -> tuple[str, ...]:
+    """``--corners``: a comma-separated list, or ``all`` (sky130's five); the specs
+    check the names."""
+    from device_models import sky130
+
+    if text.strip() == "all":
+        return sky130.CORNERS
+    return tuple(c.strip() for c in text.split(",") if c.strip())
+
+
 def periphery_process(pdk: str, corner: str, output_stage: str, level: str):
     """The transistor-level periphery's process; refused (exit 2) where the level is
     behavioural and a process or output stage was asked for."""
@@ -386,12 +396,9 @@ def bench(
     corner; with --mc N their mismatch offsets over N instances and a periphery-variation
     report (HTML)."""
     from cosim.studies.periphery import BenchSpec, bench_command
-    from device_models import sky130
 
-    names = sky130.CORNERS if corners.strip() == "all" else tuple(
-        c.strip() for c in corners.split(",") if c.strip())
-    spec = BenchSpec(pdk=pdk, corners=names, output=output_stage, i_fs_a=i_fs_ua * 1e-6,
-                     adc_bits=adc_bits, mc=mc, seed=seed)
+    spec = BenchSpec(pdk=pdk, corners=parse_corners(corners), output=output_stage,
+                     i_fs_a=i_fs_ua * 1e-6, adc_bits=adc_bits, mc=mc, seed=seed)
     run_dir, summary = stoppable("bench", timeout, bench_command, spec, results, timeout)
     for r in summary["figures"]:
         typer.echo(f"{pdk} {r['corner']}: op-amp ({output_stage}) gain {r['opamp_dc_gain']:.0f}, "
@@ -511,12 +518,9 @@ def corners(
     array, CMOS op-amps and SAR ADCs in one deck) against the ideal read: transfer
     (gain error, offset, residual in LSB) and energy per MAC by block."""
     from cosim.studies.corners import CornerSpec, corners_command
-    from device_models import sky130
 
-    names = sky130.CORNERS if corners.strip() == "all" else tuple(
-        c.strip() for c in corners.split(",") if c.strip())
-    spec = CornerSpec(corners=names, rows=rows, cols=cols, vectors=vectors, sense=sense,
-                      output=output_stage, adc_level=adc_level, seed=seed)
+    spec = CornerSpec(corners=parse_corners(corners), rows=rows, cols=cols, vectors=vectors,
+                      sense=sense, output=output_stage, adc_level=adc_level, seed=seed)
     run_dir, summary = stoppable("corners", timeout, corners_command, spec, results, timeout)
     typer.echo(f"sky130, {rows}x{cols} differential FeFET, {sense} ({output_stage}), ADC "
                f"{adc_level}, {vectors} vectors; per MAC: array / sensing / dac / adc = total")
