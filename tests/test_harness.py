@@ -1,5 +1,6 @@
 """The ngspice subprocess harness: success, failure, timeouts, raw files."""
 
+import threading
 import time
 
 import numpy as np
@@ -145,7 +146,6 @@ def test_probe_names_a_simulator_that_hangs_on_version(tmp_path, monkeypatch):
 
 def test_interrupted_deck_is_killed_and_its_rundir_removed(tmp_path):
     """Ctrl-C while waiting (KeyboardInterrupt): ngspice is killed, nothing kept."""
-    import threading
 
     slow = "* slow\nV1 a 0 SIN(0 1 1e6)\nR1 a 0 1k\nC1 a 0 1p\n.tran 1e-12 1 0 1e-12\n.end\n"
     seen = {}
@@ -192,3 +192,32 @@ def test_a_deck_starting_while_stop_all_runs_is_stopped_too(tmp_path, monkeypatc
 
     assert started and wait_gone(started) == []
     assert not any(tmp_path.iterdir())  # an interrupt keeps nothing
+
+
+def test_map_decks_returns_on_an_interrupt_without_waiting_for_a_deck_being_written():
+    """A thread still writing its deck (Python, not interruptible) must not hold up
+    the interrupt: a stopped process has CLEANUP_S (2 s) to remove its scratch, and
+    waiting for the thread made it miss that under load (scratch left behind)."""
+    writing, release = threading.Event(), threading.Event()
+
+    def item(k: int) -> int:
+        if k == 0:
+            assert writing.wait(5)
+            raise KeyboardInterrupt  # the interrupt, as the waiting thread sees it
+        writing.set()
+        release.wait(10)  # "writing a deck" for 10 s
+        return k
+
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        ngspice.map_decks(item, [0, 1], workers=2)
+    assert time.perf_counter() - t0 < 2.0  # measured ~1 ms; waiting is 10 s
+    release.set()
+
+
+def test_map_decks_keeps_order_and_runs_serially_with_one_worker():
+    assert ngspice.map_decks(lambda k: k * k, range(5), workers=3) == [0, 1, 4, 9, 16]
+    seen = []
+    assert ngspice.map_decks(lambda k: seen.append(threading.get_ident()) or k, [1, 2],
+                             workers=1) == [1, 2]
+    assert set(seen) == {threading.get_ident()}

@@ -77,3 +77,51 @@ def test_each_call_gets_a_scratch_folder_removed_when_empty(tmp_path):
         assert not any(tmp_path.iterdir())
     finally:
         w.close()
+
+
+STUBBORN = """import os, signal, sys, time
+from pathlib import Path
+from cosim.runs.isolated import StoppableWorker, run_isolated
+
+
+def stubborn():
+    (Path(os.environ["COSIM_SCRATCH"]) / "deck.cir").write_text("* kept on failure")
+    print(os.environ["COSIM_SCRATCH"], flush=True)
+    while True:  # swallows the stop: only the watchdog ends this child
+        try:
+            time.sleep(60)
+        except KeyboardInterrupt:
+            pass
+
+
+if sys.argv[1] == "fresh":
+    run_isolated(stubborn, timeout_s=None, what="t", scratch_root=sys.argv[2])
+else:
+    StoppableWorker().call(stubborn, timeout_s=None, what="t", scratch_root=sys.argv[2])
+"""
+
+
+@pytest.mark.parametrize("runner", ["fresh", "reused"])
+def test_a_child_orphaned_by_sigkill_removes_its_scratch_even_when_it_hangs(tmp_path, runner):
+    """The parent is SIGKILLed (no handler runs in it); the child, signalled by the
+    kernel, hangs while unwinding. Its watchdog's exit still removes the scratch
+    (a non-empty one: the deck it was writing) after CLEANUP_S."""
+    import signal
+    import subprocess
+    import sys
+
+    from cosim.runs.isolated import CLEANUP_S
+
+    script = tmp_path / "stubborn.py"
+    script.write_text(STUBBORN)
+    root = tmp_path / "scratch"
+    proc = subprocess.Popen([sys.executable, str(script), runner, str(root)],
+                            stdout=subprocess.PIPE, text=True)
+    scratch = proc.stdout.readline().strip()
+    assert scratch and os.path.exists(os.path.join(scratch, "deck.cir"))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    end = time.monotonic() + CLEANUP_S + 5
+    while os.path.exists(scratch) and time.monotonic() < end:
+        time.sleep(0.1)
+    assert not os.path.exists(scratch)

@@ -16,7 +16,6 @@ import dataclasses
 import functools
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,8 +89,7 @@ def convert_parallel(p: SarAdcCircuit, vx: np.ndarray, jobs: int | None = None
     processes (each deck starts from rest, so the split costs one period each)."""
     jobs = jobs or max(1, min(4, os.cpu_count() or 1))
     parts = np.array_split(np.asarray(vx, dtype=float), jobs)
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        out = list(pool.map(lambda v: convert(p, v), parts))
+    out = ngspice.map_decks(lambda v: convert(p, v), parts, jobs)
     codes = np.concatenate([c[:, 0] for c, _ in out])
     energy = float(np.average([e for _, e in out], weights=[len(v) for v in parts]))
     return codes, energy
@@ -243,8 +241,7 @@ def msb_dnl(p: SarAdcCircuit, instances: int, seed: int, steps_per_lsb: int = 8,
     q = dataclasses.replace(p, cap_seed=seed)
     jobs = jobs or max(1, min(4, os.cpu_count() or 1))
     groups = [g for g in np.array_split(np.arange(instances), jobs) if len(g)]
-    with ThreadPoolExecutor(max_workers=len(groups)) as pool:
-        out = list(pool.map(lambda g: _carry_group(q, groups[g], 1000 * seed + g + 1,
+    out = ngspice.map_decks(lambda g: _carry_group(q, groups[g], 1000 * seed + g + 1,
                                                    steps_per_lsb, timeout_s),
-                            range(len(groups))))
+                            range(len(groups)), len(groups))
     return (np.concatenate([o for o, _ in out]), np.concatenate([d for _, d in out]))

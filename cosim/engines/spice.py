@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
 
@@ -26,7 +25,7 @@ from cosim.array.energy import BASIS, adc_energy, dac_energy, window_integrals
 from cosim.array.result import MVMResult
 from cosim.array.state import ArrayConfig, ArrayState, check_inputs
 from cosim.engines.base import EngineBase, contract, finish
-from cosim.errors import EngineUnavailable, SimulationError
+from cosim.errors import EngineUnavailable
 from cosim.runs.progress import Tracker
 from cosim.simulators import ngspice, osdi
 from device_models.validation import ParamError, check_choice, check_int
@@ -295,13 +294,4 @@ class SpiceEngine(EngineBase):
             tracker.part(k, len(chunks[k]))
             return out
 
-        if len(chunks) == 1 or self.jobs == 1:
-            return [one(k) for k in range(len(chunks))]
-        pool = ThreadPoolExecutor(max_workers=min(self.jobs, len(chunks)))
-        try:
-            return list(pool.map(one, range(len(chunks))))
-        except BaseException as exc:
-            ngspice.stop_all(keep=isinstance(exc, SimulationError))
-            raise
-        finally:
-            pool.shutdown(wait=True)
+        return ngspice.map_decks(one, range(len(chunks)), self.jobs)

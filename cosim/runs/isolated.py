@@ -104,15 +104,14 @@ def _child(fn: Callable, args: tuple, write_fd: int, scratch: Path, parent: int)
     code = 0
     try:
         _become_stoppable(parent)
-        os.environ[SCRATCH_ENV] = str(scratch)
+        _in_flight(scratch, parent)
         try:
             out = (True, fn(*args))
         except BaseException as exc:
             from cosim.runs.files import discard_empty_run_dirs
 
             discard_empty_run_dirs()
-            if os.getppid() != parent:  # the parent was killed: nobody else will clean up
-                shutil.rmtree(scratch, ignore_errors=True)
+            if os.getppid() != parent:  # the parent was killed: _exit removes the scratch
                 raise
             out = (False, exc)
         _send(write_fd, _encode(out))
@@ -151,9 +150,23 @@ def _flush() -> None:
             pass
 
 
+_IN_FLIGHT: list = [None, 0]
+"""[scratch, parent pid] of the call this child runs."""
+
+
+def _in_flight(scratch: Path, parent: int) -> None:
+    _IN_FLIGHT[:] = [scratch, parent]
+    os.environ[SCRATCH_ENV] = str(scratch)
+
+
 def _exit(code: int) -> None:
-    """A child's way out: flush, then leave without running the parent's exit handlers."""
+    """A child's way out, orderly or by the watchdog: flush, remove the scratch of the
+    call in flight when the parent died (nobody else will), then leave without
+    running the parent's exit handlers."""
     _flush()
+    scratch, parent = _IN_FLIGHT
+    if scratch is not None and os.getppid() != parent:
+        shutil.rmtree(scratch, ignore_errors=True)
     os._exit(code)
 
 
@@ -167,7 +180,7 @@ def _terminated_with_watchdog(signum: int, frame: object) -> None:
     """SIGTERM in a child: unwind to clean up, but never hang on the way out."""
     import threading
 
-    timer = threading.Timer(CLEANUP_S, os._exit, (1,))
+    timer = threading.Timer(CLEANUP_S, _exit, (1,))
     timer.daemon = True
     timer.start()
     raise_terminated(signum, frame)
@@ -341,7 +354,7 @@ def _serve(req_fd: int, res_fd: int, parent: int) -> None:
             if not request:
                 break
             fn, args, scratch = pickle.loads(request)
-            os.environ[SCRATCH_ENV] = scratch
+            _in_flight(Path(scratch), parent)
             try:
                 out = (True, fn(*args))
             except Exception as exc:  # every failure goes to the parent

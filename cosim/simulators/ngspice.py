@@ -23,9 +23,11 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from cosim.errors import EngineUnavailable, SimulationError, SimulationTimeout
 from cosim.simulators import finder
@@ -54,6 +56,9 @@ def require() -> NgspiceInfo:
     return info
 
 
+T = TypeVar("T")
+R = TypeVar("R")
+
 _LIVE: dict[int, subprocess.Popen] = {}
 _STOPPED: dict[int, bool] = {}
 _LIVE_LOCK = threading.Lock()
@@ -73,6 +78,31 @@ def stop_all(keep: bool = False) -> None:
         for pid in _LIVE:
             _STOPPED[pid] = keep
             kill_group(pid)
+
+
+def map_decks(fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
+    """``fn`` over ``items`` in order, on up to ``workers`` threads that run decks.
+
+    An interrupt (Ctrl-C, SIGTERM) stops every deck at once and returns without
+    waiting for the threads: one still writing its deck (Python, which cannot be
+    interrupted) finds that :func:`stop_all` ran when it starts ngspice. Waiting
+    for it could outlast the grace a stopped process has to clean up. A failed item
+    stops its siblings' decks, keeping them (the error names one), and waits."""
+    if workers <= 1 or len(items) <= 1:
+        return [fn(item) for item in items]
+    pool = ThreadPoolExecutor(max_workers=min(workers, len(items)))
+    try:
+        out = list(pool.map(fn, items))
+    except KeyboardInterrupt:
+        stop_all(keep=False)
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    except BaseException as exc:
+        stop_all(keep=isinstance(exc, SimulationError))
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return out
 
 
 REFERENCE = re.compile(rb"Reference value\s*:\s*([-+0-9.eE]+)")
@@ -143,9 +173,10 @@ def run_deck(
     info = require()
     if keep not in ("on_failure", "always", "never"):
         raise ValueError(f"keep={keep!r}: must be on_failure, always or never")
-    workdir = workdir if workdir is not None else scratch_dir()
     if workdir is not None:
         Path(workdir).mkdir(parents=True, exist_ok=True)
+    else:  # the scratch its owner made; gone when the owner was stopped (never remade)
+        workdir = scratch_dir()
     rundir = Path(tempfile.mkdtemp(prefix=f"cosim-{name}-", dir=workdir))
     netlist = rundir / f"{name}.cir"
     netlist.write_text(deck)
