@@ -97,3 +97,20 @@ def test_transistor_level_needs_a_sensing_circuit():
     with pytest.raises(ParamError) as exc:
         run_compare(CompareSpec(rows=2, cols=2, vectors=2), level="transistor")
     assert exc.value.field == "periphery_level"
+
+
+def test_tia_read_bench_refuses_a_lost_virtual_ground_and_keeps_its_deck(monkeypatch):
+    """The TIA read bench fits R_out only while the column holds its virtual ground
+    (measured ~1 mV at full scale on the generic card); past the limit it raises,
+    naming the excursion, with the deck kept. Limit lowered to 10 uV to force it."""
+    from cosim.benches import opamp as bench
+
+    sense = sized_for(100e-6, "tia", level="transistor")
+    r_out = bench.tia_read_r_out(sense, 100e-6, 1e3)
+    assert 0 < r_out < 1e7
+    monkeypatch.setattr(bench, "READ_VG_LIMIT_V", 10e-6)
+    bench.tia_read_r_out.cache_clear()
+    with pytest.raises(ngspice.SimulationError, match="left its virtual ground") as exc:
+        bench.tia_read_r_out(sense, 100e-6, 1e3)
+    assert exc.value.netlist.exists()
+    bench.tia_read_r_out.cache_clear()

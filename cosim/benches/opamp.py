@@ -11,6 +11,16 @@ Two decks, both with the op-amp alone:
   quasi-floating gate, whose bias holds for R C = 40 us as it does in a read):
   V(out) = (A V_os + I_o R_out) / (1 + A), read as offset and R_out / (1 + A).
 
+- TIA read (the TIA's macro model only): the op-amp in its own feedback (R_f), its
+  column driven by a current stepping through ``READ_LEVELS`` levels up to full
+  scale, one per read period, through a source resistance R_f (an array column's
+  cells are of that order; an ideal current source, feedback factor 1, made the
+  sky130 class-A TIA of an 8x8 array oscillate above 0.8 of full scale), read
+  where the array's read is (each period's end):
+  V(col) (1 + A) = A V_os + (R_f + R_out) I, read as an effective R_out. A class-AB
+  stage's transconductance grows with the current it sinks and its output sits at
+  -I R_f rather than 0 V, so the follower's straight line over twice full scale
+  does not give the R_out the read sees (98 vs 129 kOhm on the sky130 32x32 TIA).
 The decks carry the op-amp's process (the generic card, or sky130 at a corner).
 """
 
@@ -19,12 +29,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import shutil
 
 import numpy as np
 
 from cosim.simulators import ngspice
 from device_models.spice_text import fmt
-from periphery import opamp_cmos
+from netlists.crossbar import reset_edge_s
+from periphery import opamp_cmos, sensing
 from periphery.opamp_cmos import CmosOpamp
 from periphery.sensing import SenseParams
 
@@ -52,6 +64,9 @@ class OpampFigures:
     """Supply current at rest (A)."""
     i_sink_max_a: float
     """Largest load current of the DC sweep (A)."""
+    r_out_read_ohm: float | None = None
+    """Output resistance fitted in the TIA's own feedback at the read's timing (ohm);
+    None: not measured (the integrator's macro model uses ``r_out_ohm``)."""
 
 
 def _ac_deck(p: CmosOpamp) -> str:
@@ -116,6 +131,47 @@ def characterize(p: CmosOpamp, i_max_a: float) -> OpampFigures:
                         quiescent_a=float(-i_sp[0]), i_sink_max_a=i_max_a)
 
 
+READ_LEVELS = 11
+READ_VG_LIMIT_V = 0.05
+"""The read bench's column stays within this of ground (measured: 1 mV at full
+scale); beyond it the op-amp is not holding the virtual ground."""
+
+
+def _tia_read_deck(sense: SenseParams, i_fs_a: float) -> str:
+    period, edge = sense.period_s, sense.sensor.row_edge_s(sense)
+    pts = " ".join(f"{fmt(k * period + edge)} {fmt(i)} {fmt((k + 1) * period)} {fmt(i)}"
+                   for k, i in enumerate(np.linspace(0.0, i_fs_a, READ_LEVELS)))
+    step = period / 500
+    return (f"* TIA read, stepped column current\n{sensing.spice_subckt(sense)}"
+            f"{_rails(sense.cmos)}Xs col out 0 vdd vss {sensing.subckt_name(sense)}\n"
+            f"Iin 0 col PWL(0 0 {pts})\nRsrc col 0 {fmt(sense.r_f_ohm)}\n"
+            ".options noacct klu reltol=1e-6 abstol=1e-14 vntol=1e-8\n"
+            f".save v(col) v(out)\n.tran {fmt(step)} {fmt(READ_LEVELS * period)} 0 "
+            f"{fmt(step)}\n")
+
+
+@functools.lru_cache(maxsize=32)
+def tia_read_r_out(sense: SenseParams, i_fs_a: float, dc_gain: float) -> float:
+    """The output resistance a TIA's read sees (ohm): the slope of V(col) (1 + A)
+    against the current through R_f, minus R_f, over the levels of the read deck,
+    each read where the array's read is (``reset_edge_s`` before its period ends)."""
+    out = ngspice.run_deck(_tia_read_deck(sense, i_fs_a), name="tia-read", keep="always")
+    plot = out.plot
+    t = np.real(plot["time"])
+    t_read = (np.arange(READ_LEVELS) + 1) * sense.period_s - reset_edge_s(sense)
+    v_col = np.interp(t_read, t, np.real(plot["v(col)"]))
+    lost = float(np.abs(np.real(plot["v(col)"])).max())
+    if lost > READ_VG_LIMIT_V:
+        raise ngspice.SimulationError(
+            f"TIA read bench: the column left its virtual ground by {lost * 1e3:.0f} mV "
+            f"(limit {READ_VG_LIMIT_V * 1e3:.0f} mV): the op-amp oscillates or saturates "
+            f"in its feedback (R_f {sense.r_f_ohm:.4g} ohm)", rundir=out.rundir,
+            netlist=out.rundir / "tia-read.cir")
+    shutil.rmtree(out.rundir, ignore_errors=True)
+    i_f = (v_col - np.interp(t_read, t, np.real(plot["v(out)"]))) / sense.r_f_ohm
+    return float(np.polyfit(i_f, v_col * (1 + dc_gain), 1)[0]) - sense.r_f_ohm
+
+
 def load_range_a(p: CmosOpamp, i_fs_a: float) -> float:
     """The load ramp's top: twice the full scale, or 90 % of what the stage can sink."""
     return min(2.0 * i_fs_a, 0.9 * p.i_sink_max_a)
@@ -127,8 +183,12 @@ def macro_model(sense: SenseParams, i_fs_a: float) -> tuple[SenseParams, OpampFi
     if sense.cmos is None:
         raise ValueError("macro_model needs sense.cmos (a transistor-level op-amp)")
     fig = characterize(sense.cmos, load_range_a(sense.cmos, i_fs_a))
+    if sense.kind == "tia":
+        fig = dataclasses.replace(fig, r_out_read_ohm=tia_read_r_out(sense, i_fs_a,
+                                                                     fig.dc_gain))
+    r_out = fig.r_out_ohm if fig.r_out_read_ohm is None else fig.r_out_read_ohm
     return dataclasses.replace(sense, opamp_gain=fig.dc_gain, gbw_hz=fig.gbw_hz,
-                               r_out_ohm=max(fig.r_out_ohm, 0.0),
+                               r_out_ohm=max(r_out, 0.0),
                                offset_sys_v=fig.offset_sys_v,
                                i_bias_a=fig.quiescent_a), fig
 
