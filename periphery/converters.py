@@ -89,8 +89,22 @@ class DacParams:
         return self.v_fs_v / self.max_code
 
 
+class AdcCodeRange:
+    """``min_code`` / ``max_code`` of a converter with ``bits`` and ``signed`` fields
+    (two's complement when signed): the behavioural ADC and the SAR circuit share
+    them."""
+
+    @property
+    def max_code(self) -> int:
+        return adc_code_limits(self.bits, self.signed)[1]
+
+    @property
+    def min_code(self) -> int:
+        return adc_code_limits(self.bits, self.signed)[0]
+
+
 @dataclass(frozen=True)
-class AdcParams:
+class AdcParams(AdcCodeRange):
     bits: int = 8
     """Resolution of each column converter."""
     i_fs_a: float = 1e-4
@@ -136,14 +150,6 @@ class AdcParams:
     def static_ideal(self) -> bool:
         return (self.offset_lsb == 0 and self.inl_lsb == 0 and self.dnl_sigma_lsb == 0
                 and self.offset_sigma_lsb == 0 and self.gain_error == 0)
-
-    @property
-    def max_code(self) -> int:
-        return adc_code_limits(self.bits, self.signed)[1]
-
-    @property
-    def min_code(self) -> int:
-        return adc_code_limits(self.bits, self.signed)[0]
 
     @property
     def lsb_a(self) -> float:

@@ -55,7 +55,7 @@ from device_models.spice_text import fmt
 from device_models.validation import ParamError, check_int, check_range
 from periphery import comparator_cmos
 from periphery.comparator_cmos import StrongArmParams
-from periphery.converters import adc_code_limits
+from periphery.converters import AdcCodeRange
 from periphery.process import GENERIC, Process
 
 DIGITAL_DELAY_S = 10e-12
@@ -84,7 +84,7 @@ integrator's reset starts)."""
 
 
 @dataclass(frozen=True)
-class SarAdcCircuit:
+class SarAdcCircuit(AdcCodeRange):
     bits: int = 8
     """Resolution N."""
     signed: bool = True
@@ -172,14 +172,6 @@ class SarAdcCircuit:
         if self.cm_lift_v is not None:
             return self.cm_lift_v
         return DEFAULT_CM_LIFT_V.get(self.process.pdk, 0.0)
-
-    @property
-    def max_code(self) -> int:
-        return adc_code_limits(self.bits, self.signed)[1]
-
-    @property
-    def min_code(self) -> int:
-        return adc_code_limits(self.bits, self.signed)[0]
 
     @property
     def strongarm(self) -> StrongArmParams:
