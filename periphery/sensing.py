@@ -8,9 +8,11 @@ at one of two levels:
 
 Behavioural SPICE face (one instance per column, ``<name> col out rst``):
 
-    G1  0 p  (V(col) - offset) * gm     gm = A / r1, one pole at GBW / A
-    R1  p 0  r1 ;  C1 p 0 c1
-    Eo  out 0 p 0 -1                    inverting: V(out) = -A (V(col) - offset) at DC
+    G1  0 p  (V(col) - offset           gm = A / r1, one pole at GBW / A; offset is
+              + R_out I(Vo) / A) * gm   offset_v + offset_sys_v; I(Vo) the current
+    R1  p 0  r1 ;  C1 p 0 c1            the output delivers (R_out enters as the input
+    Eo  oi 0 p 0 -1 ; Vo oi out 0       error it costs, so the loop settles at its speed)
+                                        V(out) = -A (V(col) - offset) - R_out I(Vo) at DC
     Cf / Rf  out col                    integrator capacitor or TIA resistor
     S1  out col rst 0 (integrator)      discharges Cf (tau = t_reset / 10) while V(rst) > 0.5,
                                         the op-amp in unity-gain feedback
@@ -327,14 +329,17 @@ def spice_subckt(p: SenseParams) -> str:
     else:
         c1 = p.opamp_gain / (2 * math.pi * p.gbw_hz * R1_OHM)
         gm = p.opamp_gain / R1_OHM
+        # The output resistance enters at the input, as the error R_out I_out / A the
+        # loop must hold to deliver I_out (Vo meters it): the same DC output as a
+        # resistor at the pin, but settling at the loop's speed. A resistor at the pin
+        # starves a low-impedance column's loop (feedback factor ~ R_col / R_out):
+        # 24 LSB of unsettled output on a 32x32 FeFET TIA with R_out = 98 kOhm.
+        r_in = p.r_out_ohm / p.opamp_gain
         lines = [f".subckt {subckt_name(p)} col out rst\n",
-                 f"G1 0 p value={{(V(col)-{fmt(p.offset_v)})*{fmt(gm)}}}\n",
+                 f"G1 0 p value={{(V(col)-{fmt(p.total_offset_v)}"
+                 + (f"+{fmt(r_in)}*I(Vo)" if r_in > 0 else "") + f")*{fmt(gm)}}}\n",
                  f"R1 p 0 {fmt(R1_OHM)}\nC1 p 0 {fmt(c1)}\n",
-                 "Eo oi 0 p 0 -1\n"]
-        # The output resistance sits between the ideal gain stage and the pin; Vo
-        # meters the current the op-amp's output delivers.
-        lines.append(f"Ro oi oo {fmt(p.r_out_ohm)}\nVo oo out 0\n" if p.r_out_ohm > 0
-                     else "Vo oi out 0\n")
+                 "Eo oi 0 p 0 -1\nVo oi out 0\n"]
     lines.append(p.sensor.feedback_spice(p))
     lines.append(".ends\n")
     return "".join(lines)
