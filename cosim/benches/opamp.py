@@ -2,7 +2,7 @@
 model can stand in for it with measured numbers (DC gain, gain-bandwidth, phase
 margin, output resistance, systematic offset, quiescent current).
 
-Two decks, both with the op-amp alone:
+Three decks, the first two with the op-amp alone:
 - AC, open loop at signal frequencies: the inverting input is tied to the output
   through 1 GH (closes the loop at DC, so the bias point is the follower's) and
   driven through 1 F from the AC source: V(out) / V(ac) = -A(f).
@@ -10,7 +10,6 @@ Two decks, both with the op-amp alone:
   ``LOAD_RAMP_S`` (slow against the op-amp, fast against a class-AB stage's
   quasi-floating gate, whose bias holds for R C = 40 us as it does in a read):
   V(out) = (A V_os + I_o R_out) / (1 + A), read as offset and R_out / (1 + A).
-
 - TIA read (the TIA's macro model only): the op-amp in its own feedback (R_f), its
   column driven by a current stepping through ``READ_LEVELS`` levels up to full
   scale, one per read period, through a source resistance R_f (an array column's
@@ -20,7 +19,7 @@ Two decks, both with the op-amp alone:
   V(col) (1 + A) = A V_os + (R_f + R_out) I, read as an effective R_out. A class-AB
   stage's transconductance grows with the current it sinks and its output sits at
   -I R_f rather than 0 V, so the follower's straight line over twice full scale
-  does not give the R_out the read sees (98 vs 129 kOhm on the sky130 32x32 TIA).
+  does not give the R_out the read sees (98 vs 125 kOhm on the sky130 32x32 TIA).
 The decks carry the op-amp's process (the generic card, or sky130 at a corner).
 """
 
