@@ -75,7 +75,7 @@ def _simulator_pids(proc: subprocess.Popen, tmp_path: Path, fake: bool,
         else:
             try:
                 pids = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)
-                        if p.name() == "ngspice" and "-b" in p.cmdline()]  # not the probe
+                        if p.name() == "ngspice" and "-r" in p.cmdline()]  # not a probe
             except psutil.Error:
                 pids = []
         if pids:
@@ -172,3 +172,48 @@ def test_sweep_with_some_points_failing_exits_4(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 4, res.stderr
     assert "1 of 2 points failed" in res.stderr and "(timeout)" in res.stderr, res.stderr
+
+
+HANGING_PROBE = """#!/bin/sh
+echo $$ >> "$FAKE_NGSPICE_PIDS"
+exec sleep 600
+"""
+
+
+def test_sigkill_during_the_osdi_probe_leaves_no_file(tmp_path):
+    """Each sweep worker probes the simulator; a worker killed in the middle of its
+    probe runs no cleanup, so the probe must not make files (its deck goes in on
+    stdin). A temporary deck folder was left behind this way before."""
+    env = _env(tmp_path, fake=False)
+    fake = tmp_path / "ngspice"
+    fake.write_text(HANGING_PROBE)
+    fake.chmod(0o755)
+    env["FAKE_NGSPICE_PIDS"] = str(tmp_path / "pids")
+    proc = subprocess.Popen([sys.executable, "-c", "from cosim.simulators import finder; "
+                             f"finder._has_osdi({str(fake)!r}, 60.0)"], env=env)
+    pids = _simulator_pids(proc, tmp_path, fake=True)
+    proc.kill()
+    proc.wait(timeout=30)
+    assert wait_gone(pids) == [], "the probe outlived its SIGKILLed parent"
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+STOPPED_BETWEEN_FORK_AND_EXEC = """
+import os, signal, subprocess
+from cosim.simulators.processes import handle_stop_signals, raise_terminated
+
+handle_stop_signals({signal.SIGTERM: raise_terminated})
+# the signal a group kill sends, arriving in the window where Python's after-fork
+# hooks run in a subprocess that has not exec'd yet
+os.register_at_fork(after_in_child=lambda: [os.kill(os.getpid(), signal.SIGTERM),
+                                            sum(range(100))])
+print("exit", subprocess.run(["true"], preexec_fn=lambda: None).returncode)
+"""
+
+
+def test_a_stop_signal_between_fork_and_exec_is_ignored_by_the_fork():
+    """The fork ignores it (its group is killed or it dies with its parent another
+    way); raising there printed a traceback from threading._after_fork."""
+    out = subprocess.run([sys.executable, "-c", STOPPED_BETWEEN_FORK_AND_EXEC],
+                         capture_output=True, text=True, timeout=60)
+    assert (out.returncode, out.stdout, out.stderr) == (0, "exit 0\n", "")

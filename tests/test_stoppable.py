@@ -125,3 +125,40 @@ def test_a_child_orphaned_by_sigkill_removes_its_scratch_even_when_it_hangs(tmp_
     while os.path.exists(scratch) and time.monotonic() < end:
         time.sleep(0.1)
     assert not os.path.exists(scratch)
+
+
+def test_a_scratch_still_being_written_is_removed_whole(tmp_path):
+    """A stopped child removes its scratch while deck threads it does not wait for
+    still make run directories in it; nothing may survive under either name."""
+    import tempfile
+    import threading
+
+    from cosim.simulators.processes import remove_tree_in_use
+
+    scratch = tmp_path / "cosim-work-1"
+    scratch.mkdir()
+    stop = threading.Event()
+    made = [0]
+
+    def writer() -> None:
+        while not stop.is_set():
+            try:
+                rundir = tempfile.mkdtemp(prefix="cosim-crossbar-", dir=scratch)
+                for name in ("deck.cir", "deck.log"):
+                    with open(os.path.join(rundir, name), "w") as f:
+                        f.write("x" * 10_000)
+                made[0] += 1
+            except OSError:  # the scratch is gone: what a late deck thread meets
+                pass
+
+    threads = [threading.Thread(target=writer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    while made[0] < 20:  # the writers are busy in it
+        time.sleep(0.001)
+    remove_tree_in_use(scratch)
+    time.sleep(0.05)  # writers keep trying after the removal
+    stop.set()
+    for t in threads:
+        t.join()
+    assert list(tmp_path.iterdir()) == []

@@ -738,10 +738,11 @@ def demo(
 
 
 def main() -> None:
-    from cosim.simulators.processes import raise_terminated
+    from cosim.simulators.processes import handle_stop_signals, raise_terminated
 
     # SIGTERM unwinds like Ctrl-C, so that every cleanup path runs (exit 143)
-    signal.signal(signal.SIGTERM, raise_terminated)
+    handle_stop_signals({signal.SIGTERM: raise_terminated,
+                         signal.SIGINT: signal.default_int_handler})
     app()
 
 

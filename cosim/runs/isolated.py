@@ -38,10 +38,12 @@ from cosim.simulators.processes import (
     GRACE_S,
     SCRATCH_ENV,
     die_with_parent,
+    handle_stop_signals,
     is_empty_tree,
     kill_group,
     new_scratch,
     raise_terminated,
+    remove_tree_in_use,
 )
 
 T = TypeVar("T")
@@ -95,9 +97,9 @@ def _become_stoppable(parent: int) -> None:
     SIGTERM when the parent dies, the stop signals raised as exceptions."""
     os.setpgid(0, 0)
     die_with_parent(signal.SIGTERM, parent)
-    signal.signal(signal.SIGTERM, _terminated_with_watchdog)
-    signal.signal(signal.SIGINT, _terminated_with_watchdog)
-    signal.signal(signal.SIGUSR1, _deadline_passed)
+    handle_stop_signals({signal.SIGTERM: _terminated_with_watchdog,
+                         signal.SIGINT: _terminated_with_watchdog,
+                         signal.SIGUSR1: _deadline_passed})
 
 
 def _child(fn: Callable, args: tuple, write_fd: int, scratch: Path, parent: int) -> None:
@@ -166,7 +168,7 @@ def _exit(code: int) -> None:
     _flush()
     scratch, parent = _IN_FLIGHT
     if scratch is not None and os.getppid() != parent:
-        shutil.rmtree(scratch, ignore_errors=True)
+        remove_tree_in_use(scratch)
     os._exit(code)
 
 

@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,14 +105,14 @@ OSDI_PROBE = "* osdi probe\n.control\nosdi\nquit\n.endc\n.end\n"
 
 
 def _has_osdi(path: str, timeout_s: float) -> bool:
-    """Whether the binary knows the ``osdi`` command (built with --enable-osdi)."""
-    with tempfile.TemporaryDirectory(prefix="cosim-osdi-probe-") as d:
-        deck = Path(d) / "probe.cir"
-        deck.write_text(OSDI_PROBE)
-        try:
-            out = run_tool([path, "-b", deck.name], timeout_s, cwd=d)
-        except (OSError, subprocess.TimeoutExpired):
-            return False
+    """Whether the binary knows the ``osdi`` command (built with --enable-osdi).
+
+    The deck goes in on stdin: no file, so a probe killed by an interrupt (it runs
+    in every sweep worker) leaves nothing behind."""
+    try:
+        out = run_tool([path, "-b"], timeout_s, stdin_text=OSDI_PROBE)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
     return "no such command" not in (out.stdout + out.stderr).lower()
 
 

@@ -18,11 +18,14 @@ what a killed child left behind).
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 SCRATCH_ENV = "COSIM_SCRATCH"
@@ -47,6 +50,29 @@ def raise_terminated(signum: int, frame: object) -> None:
     raise Terminated()
 
 
+_HANDLER_OWNER = [0]
+"""The pid that installed the stop handlers (see :func:`handle_stop_signals`)."""
+
+
+def handle_stop_signals(handlers: dict[int, Callable[[int, object], None]]) -> None:
+    """Install ``handlers`` (signal -> handler) for this process alone.
+
+    A fork of this process that has not exec'd yet inherits them: a subprocess
+    started with ``preexec_fn`` runs Python's after-fork hooks between fork and
+    exec, still in this process group, and a stop signal sent to the group there
+    raised inside those hooks ("Exception ignored in _after_fork" and a traceback
+    on the terminal). Such a fork ignores the signal instead; the stop reaches it
+    another way (its group is killed, or it dies with its parent)."""
+    _HANDLER_OWNER[0] = os.getpid()
+    for sig, handler in handlers.items():
+        signal.signal(sig, functools.partial(_if_owner, handler))
+
+
+def _if_owner(handler: Callable[[int, object], None], signum: int, frame: object) -> None:
+    if os.getpid() == _HANDLER_OWNER[0]:
+        handler(signum, frame)
+
+
 def die_with_parent(sig: int = signal.SIGKILL, parent: int | None = None) -> None:
     """Ask the kernel to send ``sig`` to this process when its parent thread exits.
 
@@ -63,14 +89,15 @@ def simulator_preexec() -> None:
     die_with_parent(signal.SIGKILL)
 
 
-def run_tool(cmd: list[str], timeout_s: float, cwd: str | Path | None = None
-             ) -> subprocess.CompletedProcess:
+def run_tool(cmd: list[str], timeout_s: float, cwd: str | Path | None = None,
+             stdin_text: str | None = None) -> subprocess.CompletedProcess:
     """A short external command (a version probe, a compiler) with the same guards as
-    the simulators: no stdin, own session, dies with its parent; output captured as
-    text. Raises subprocess.TimeoutExpired (the command is killed) or OSError."""
+    the simulators: own session, dies with its parent; stdin is ``stdin_text`` or
+    nothing; output captured as text. Raises subprocess.TimeoutExpired (the command
+    is killed) or OSError."""
+    stdin = {"input": stdin_text} if stdin_text is not None else {"stdin": subprocess.DEVNULL}
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout_s,
-                          stdin=subprocess.DEVNULL, start_new_session=True,
-                          preexec_fn=simulator_preexec)
+                          start_new_session=True, preexec_fn=simulator_preexec, **stdin)
 
 
 def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
@@ -142,6 +169,26 @@ def new_scratch(root: str | Path | None, label: str) -> Path:
 def is_empty_tree(path: Path) -> bool:
     """True when ``path`` holds no file at any depth (only empty folders)."""
     return path.is_dir() and not any(p.is_file() or p.is_symlink() for p in path.rglob("*"))
+
+
+def remove_tree_in_use(path: Path, tries: int = 5) -> None:
+    """Remove a folder that other threads of this process may still be writing into
+    (a stopped child's scratch: its deck threads are not waited for).
+
+    Moved aside first, so that a path under the old name can make nothing more
+    (``mkdtemp`` or ``open`` there fails), then removed; retried while a file
+    opened before the move still lands. A plain ``rmtree`` lost that race: a
+    thread made its run directory after the listing and the folder stayed."""
+    gone = path.with_name(path.name + ".removing")
+    try:
+        os.rename(path, gone)
+    except OSError:  # already gone, or not ours to move: remove in place
+        gone = path
+    for _ in range(tries):
+        shutil.rmtree(gone, ignore_errors=True)
+        if not gone.exists():
+            return
+        time.sleep(0.02)
 
 
 def wait_gone(pids: list[int], timeout_s: float = 5.0) -> list[int]:
