@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from device_models import sky130
 from device_models.spice_text import fmt
 from device_models.validation import ParamError, check_int, check_range
 from periphery import comparator_cmos
@@ -143,6 +144,12 @@ class SarAdcCircuit(AdcCodeRange):
         check_range("sar.vdd_v", self.vdd_v, 1.2, 5.0)
         if self.cm_lift_v is not None:
             check_range("sar.cm_lift_v", self.cm_lift_v, 0.0, self.vdd_v / 2)
+        cp = self.comparator.process if self.comparator is not None else self.process
+        if (cp.pdk == self.process.pdk == "sky130"
+                and (cp.corner, cp.mismatch) != (self.process.corner, self.process.mismatch)):
+            raise ParamError("sar.comparator.process", f"{cp.corner}, mismatch {cp.mismatch}",
+                             f"the converter's own ({self.process.corner}, mismatch "
+                             f"{self.process.mismatch}): one deck reads one sky130 section")
         if self.v_ref_v > self.vdd_v / 2:
             raise ParamError("sar.lsb_v", self.lsb_v, f"needs a reference 2^N LSB / 4 = "
                              f"{self.v_ref_v:.3g} V within the rails (+-{self.vdd_v / 2} V)")
@@ -271,8 +278,9 @@ def spice_subckt(p: SarAdcCircuit) -> str:
             + m("cmn", "bcm", "liftb", "vss", "n", w_cm)
             + "Cpcm tp bcm {cpcm}\nCncm tn bcm {cncm}\n")
     params = " ".join(f"{_cap_param(s, k)}=1f" for s in range(2) for k in _cap_keys(n))
-    lines = [comparator_cmos.spice_subckt(cmp)
-             + (pr.deck_models() if cmp.process != pr else ""),
+    # the comparator's library line and the converter's, read once (the same
+    # section twice fails in ngspice; two sections cannot share a deck)
+    lines = [sky130.selected_once(comparator_cmos.spice_subckt(cmp) + pr.deck_models()),
              f".subckt {subckt_name(p)} inp inn code samp sampb mclk rclk liftb vdd vss vrp vrn "
              f"params: {params}\n", pr.subckt_models(),
              f".model sar_ab adc_bridge(in_low=-0.1 in_high=0.1 rise_delay={d} "

@@ -132,6 +132,18 @@ def test_library_selected_once_per_deck():
         sky130.selected_once('.lib "/m/s.lib" tt\n.lib "/m/s.lib" tt_mm\n')
 
 
+def test_converter_and_comparator_read_one_sky130_section():
+    from periphery import comparator_cmos
+
+    sky = Process("sky130", "ss")
+    text = sar_adc.spice_subckt(SarAdcCircuit(process=sky))
+    assert [ln.split()[-1] for ln in text.splitlines() if ln.lower().startswith(".lib ")] \
+        == ["ss"]
+    own = comparator_cmos.designed_for(Process("sky130", "ss", mismatch=True))
+    with pytest.raises(ParamError, match=r"sar\.comparator\.process.*one deck reads one"):
+        SarAdcCircuit(process=sky, comparator=own)
+
+
 def test_adc_circuit_needs_transistor_sensing():
     spec = CompareSpec(rows=2, cols=2, vectors=2)
     _, config, _ = build_case(spec)
