@@ -162,3 +162,44 @@ def test_a_scratch_still_being_written_is_removed_whole(tmp_path):
     for t in threads:
         t.join()
     assert list(tmp_path.iterdir()) == []
+
+
+KEEPER = """import os, sys, time
+from pathlib import Path
+from cosim.errors import SimulationError
+from cosim.runs.isolated import StoppableWorker
+
+
+def fails_keeping_its_deck():
+    (Path(os.environ["COSIM_SCRATCH"]) / "deck.cir").write_text("* kept on failure")
+    raise SimulationError("failed", rundir=Path(os.environ["COSIM_SCRATCH"]))
+
+
+w = StoppableWorker()
+try:
+    w.call(fails_keeping_its_deck, timeout_s=None, what="t", scratch_root=sys.argv[1])
+except SimulationError as exc:
+    print(exc.rundir, w.pid, flush=True)
+time.sleep(600)  # the worker idles between calls
+"""
+
+
+def test_an_idle_worker_orphaned_by_sigkill_keeps_the_folder_its_failure_named(tmp_path):
+    """A call that failed keeping its deck hands the scratch to the parent (the error
+    names it); the worker, killed later while idle, must not remove it."""
+    import signal
+    import subprocess
+    import sys
+
+    from cosim.runs.isolated import CLEANUP_S
+    from cosim.simulators.processes import wait_gone
+
+    script = tmp_path / "keeper.py"
+    script.write_text(KEEPER)
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "scratch")],
+                            stdout=subprocess.PIPE, text=True)
+    rundir, child = proc.stdout.readline().split()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert wait_gone([int(child)], CLEANUP_S + 5) == []  # it ran its way out
+    assert os.path.exists(os.path.join(rundir, "deck.cir"))

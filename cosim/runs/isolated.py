@@ -117,6 +117,7 @@ def _child(fn: Callable, args: tuple, write_fd: int, scratch: Path, parent: int)
                 raise
             out = (False, exc)
         _send(write_fd, _encode(out))
+        _answered()
     except BaseException:  # stopped (deadline, interrupt, parent gone)
         code = 1
     finally:
@@ -159,6 +160,12 @@ _IN_FLIGHT: list = [None, 0]
 def _in_flight(scratch: Path, parent: int) -> None:
     _IN_FLIGHT[:] = [scratch, parent]
     os.environ[SCRATCH_ENV] = str(scratch)
+
+
+def _answered() -> None:
+    """The call's answer is sent: its scratch is the parent's now (a failure's kept
+    deck, named by the error, must outlive this child)."""
+    _IN_FLIGHT[0] = None
 
 
 def _exit(code: int) -> None:
@@ -362,6 +369,7 @@ def _serve(req_fd: int, res_fd: int, parent: int) -> None:
             except Exception as exc:  # every failure goes to the parent
                 out = (False, exc)
             _send(res_fd, _encode(out))
+            _answered()
             if _DEADLINE_HIT:  # the parent gave up on this call and stops this child
                 break
     except BaseException:  # stopped (deadline, interrupt, parent gone)
